@@ -1,0 +1,53 @@
+"""One SparkSession configuration for Glue and for local runs, so both behave the same."""
+
+from __future__ import annotations
+
+import os
+
+from pyspark.sql import SparkSession
+
+# SQL settings the jobs' semantics depend on. Applied on Glue (runtime conf) and locally alike.
+SQL_CONF: dict[str, str] = {
+    # Every time in the contract is UTC.
+    "spark.sql.session.timeZone": "UTC",
+    # Invalid dates such as 2025-02-30 must become null (then quarantine), never an upgrade exception
+    # or a lenient roll-over to March.
+    "spark.sql.legacy.timeParserPolicy": "CORRECTED",
+    # Two raw keys that normalize to the same column name: the last one wins, as in a JSON object.
+    "spark.sql.mapKeyDedupPolicy": "LAST_WIN",
+    # Snowflake and Athena read microsecond timestamps; INT96 is legacy.
+    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+    "spark.sql.parquet.compression.codec": "snappy",
+    "spark.sql.sources.partitionOverwriteMode": "dynamic",
+    # Output files sized for a warehouse bulk load: adaptive execution coalesces small partitions.
+    "spark.sql.adaptive.enabled": "true",
+    "spark.sql.adaptive.coalescePartitions.enabled": "true",
+    "spark.sql.adaptive.advisoryPartitionSizeInBytes": str(128 * 1024 * 1024),
+}
+
+
+def configure(spark: SparkSession) -> SparkSession:
+    for key, value in SQL_CONF.items():
+        spark.conf.set(key, value)
+    return spark
+
+
+def local_spark(app_name: str = "telco360", cores: int | None = None) -> SparkSession:
+    """A local SparkSession for tests, benchmarks and ``telco360 run`` (no Glue needed)."""
+    os.environ.setdefault("PYSPARK_PYTHON", os.environ.get("PYSPARK_PYTHON", "python3"))
+    builder = (
+        SparkSession.builder.master(f"local[{cores or os.cpu_count() or 2}]")
+        .appName(app_name)
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.driver.memory", os.environ.get("TELCO360_SPARK_MEMORY", "4g"))
+        .config("spark.sql.shuffle.partitions", "8")
+        .config("spark.sql.warehouse.dir", os.path.join(os.environ.get("TMPDIR", "/tmp"), "telco360-warehouse"))
+        .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
+        .config("spark.executor.extraJavaOptions", "-Duser.timezone=UTC")
+    )
+    for key, value in SQL_CONF.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    return spark

@@ -1,0 +1,94 @@
+"""The lake's zones (contract.md §1): every key and path the pipeline reads or writes is built here.
+
+A lake root is ``s3://bucket[/prefix]`` on AWS, or a local folder (plain path or ``file://`` URI).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timezone
+
+from telco360.formats import file_kind
+
+RAW, ARCHIVE, REJECTED, CLEAN, QUARANTINE, STAGING = "raw", "archive", "rejected", "clean", "quarantine", "staging"
+REPORTS = "_reports"
+UNKNOWN_DATASET = "unknown"
+STAGING_TABLES: tuple[str, ...] = ("customers", "plans", "customer_360", "activity")
+REASON_SUFFIX = ".reason.json"
+MANIFEST_NAME = "manifest.json"
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def parse_run_date(value: str) -> date:
+    """A run date ``YYYY-MM-DD`` (raises ValueError with a clear message otherwise)."""
+    if not _DATE.match(value or ""):
+        raise ValueError(f"run date must be YYYY-MM-DD, got {value!r}")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"run date {value!r} is not a calendar date") from None
+
+
+def ingest_date_of(event_time: datetime) -> str:
+    """The UTC date a file arrived on (the S3 event time)."""
+    if event_time.tzinfo is not None:
+        event_time = event_time.astimezone(timezone.utc)
+    return event_time.date().isoformat()
+
+
+def join(root: str, *parts: str) -> str:
+    return "/".join([root.rstrip("/"), *(p.strip("/") for p in parts if p)])
+
+
+def file_name_of(key: str) -> str:
+    return key.rstrip("/").rsplit("/", 1)[-1]
+
+
+def unique_file_name(file_name: str, token: str) -> str:
+    """``logs.ndjson.gz`` + token -> ``logs__<token>.ndjson.gz``: a second arrival of the same name on
+    the same day. The original name sorts before every suffixed one ('.' < '_'), so a later arrival is
+    also the "greater" source file when staging picks the latest record."""
+    kind = file_kind(file_name)
+    return f"{kind.stem}__{token}{kind.extension}"
+
+
+def partition(zone: str, dataset: str, ingest_date: str) -> str:
+    return f"{zone}/{dataset}/ingest_date={ingest_date}"
+
+
+def archive_key(dataset: str, ingest_date: str, file_name: str) -> str:
+    return f"{partition(ARCHIVE, dataset, ingest_date)}/{file_name}"
+
+
+def rejected_key(dataset: str | None, ingest_date: str, file_name: str) -> str:
+    return f"{partition(REJECTED, dataset or UNKNOWN_DATASET, ingest_date)}/{file_name}"
+
+
+def reason_key(rejected: str) -> str:
+    return rejected + REASON_SUFFIX
+
+
+def clean_path(root: str, dataset: str, ingest_date: str | None = None) -> str:
+    return join(root, partition(CLEAN, dataset, ingest_date) if ingest_date else f"{CLEAN}/{dataset}")
+
+
+def quarantine_path(root: str, dataset: str, ingest_date: str | None = None) -> str:
+    return join(root, partition(QUARANTINE, dataset, ingest_date) if ingest_date else f"{QUARANTINE}/{dataset}")
+
+
+def archive_path(root: str, dataset: str, ingest_date: str) -> str:
+    return join(root, partition(ARCHIVE, dataset, ingest_date))
+
+
+def staging_path(root: str, table: str, snapshot_date: str | None = None) -> str:
+    sub = f"{STAGING}/{table}" + (f"/snapshot_date={snapshot_date}" if snapshot_date else "")
+    return join(root, sub)
+
+
+def manifest_path(root: str, snapshot_date: str) -> str:
+    return join(root, f"{STAGING}/_manifests/snapshot_date={snapshot_date}/{MANIFEST_NAME}")
+
+
+def report_path(root: str, job: str, run_date: str) -> str:
+    return join(root, f"{REPORTS}/{job}/run_date={run_date}/report.json")
