@@ -6,7 +6,7 @@ A lake root is ``s3://bucket[/prefix]`` on AWS, or a local folder (plain path or
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from telco360.formats import file_kind
 
@@ -33,7 +33,7 @@ def parse_run_date(value: str) -> date:
 def ingest_date_of(event_time: datetime) -> str:
     """The UTC date a file arrived on (the S3 event time)."""
     if event_time.tzinfo is not None:
-        event_time = event_time.astimezone(timezone.utc)
+        event_time = event_time.astimezone(UTC)
     return event_time.date().isoformat()
 
 
