@@ -1,0 +1,91 @@
+"""Clean history written under an older contract version stays readable after a compatible change."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from telco360 import zones
+from telco360.contracts import get_contract, load_contracts
+from telco360.contracts.compat import contract_at
+from telco360.spark.evolution import partition_versions, read_clean_history, write_version_marker
+from telco360.spark.lakefs import LakeFS
+from telco360.spark.schemas import clean_schema
+
+REPO = Path(__file__).resolve().parents[2]
+PROMO = """      - name: promo_code
+        logicalType: string
+        physicalType: string
+"""
+
+
+def plans_v1_1_text() -> str:
+    """plans 1.1.0: monthly_price widened to decimal(14,4) and a new optional column promo_code."""
+    text = (REPO / "src/telco360/contracts/plans.odcs.yaml").read_text()
+    text = text.replace("version: 1.0.0", "version: 1.1.0").replace("decimal(12,2)", "decimal(14,4)")
+    return text.rstrip("\n") + "\n" + PROMO
+
+
+@pytest.fixture
+def plans_v1_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    folder = tmp_path / "contracts"
+    folder.mkdir()
+    (folder / "plans.odcs.yaml").write_text(plans_v1_1_text())
+    monkeypatch.setenv("TELCO360_CONTRACTS_DIR", str(folder))
+    load_contracts.cache_clear()
+    yield
+    monkeypatch.delenv("TELCO360_CONTRACTS_DIR")
+    load_contracts.cache_clear()
+
+
+def _plan_row(contract, plan_id: str, price: str, line: int, **extra) -> tuple:
+    values = {"plan_id": plan_id, "plan_name": f"Plan {plan_id}", "monthly_price": Decimal(price),
+              "_source_file": "plans.csv", "_line": line, **extra}
+    return tuple(values.get(f.name) for f in clean_schema(contract).fields)
+
+
+def test_history_written_under_1_0_reads_in_the_1_1_schema(spark, tmp_path: Path, plans_v1_1: None) -> None:
+    # GIVEN a partition written with plans 1.0.0 (decimal(12,2), no promo_code) and no version marker,
+    # one written with 1.0.0 and a marker, and one written with 1.1.0
+    root = str(tmp_path / "lake")
+    v1 = contract_at("plans", "1.0.0")
+    v11 = get_contract("plans")
+    assert (v1.version, v11.version) == ("1.0.0", "1.1.0")
+    fs = LakeFS(spark)
+    old_unmarked = zones.clean_path(root, "plans", "2025-01-01")
+    old_marked = zones.clean_path(root, "plans", "2025-01-02")
+    new = zones.clean_path(root, "plans", "2025-01-03")
+    spark.createDataFrame([_plan_row(v1, "P001", "10.25", 2)], clean_schema(v1)).write.parquet(old_unmarked)
+    spark.createDataFrame([_plan_row(v1, "P002", "20.50", 2)], clean_schema(v1)).write.parquet(old_marked)
+    write_version_marker(fs, old_marked, v1)
+    spark.createDataFrame([_plan_row(v11, "P003", "30.1234", 2, promo_code="XMAS")],
+                          clean_schema(v11)).write.parquet(new)
+    write_version_marker(fs, new, v11)
+
+    # WHEN the history is read with the current (1.1.0) contract
+    assert partition_versions(fs, root, "plans") == {"2025-01-01": "1.0.0", "2025-01-02": "1.0.0",
+                                                     "2025-01-03": "1.1.0"}
+    df = read_clean_history(spark, root, "plans", upto="2025-01-03")
+
+    # THEN every row has the 1.1.0 columns and types: widened prices, promo_code null for old rows
+    assert df.schema["monthly_price"].dataType.simpleString() == "decimal(14,4)"
+    rows = sorted((r.plan_id, r.monthly_price, r.promo_code, r.ingest_date) for r in df.collect())
+    assert rows == [
+        ("P001", Decimal("10.2500"), None, date(2025, 1, 1)),
+        ("P002", Decimal("20.5000"), None, date(2025, 1, 2)),
+        ("P003", Decimal("30.1234"), "XMAS", date(2025, 1, 3)),
+    ]
+    # AND a bound reads only the partitions it names
+    assert [r.plan_id for r in read_clean_history(spark, root, "plans", upto="2025-01-02").collect()] \
+        in (["P001", "P002"], ["P002", "P001"])
+    assert [r.plan_id for r in read_clean_history(spark, root, "plans", on="2025-01-03").collect()] == ["P003"]
+
+
+def test_a_dataset_with_no_clean_data_reads_as_an_empty_frame_with_the_schema(spark, tmp_path: Path) -> None:
+    df = read_clean_history(spark, str(tmp_path / "nothing"), "customers", upto="2025-01-01")
+    assert df.count() == 0
+    assert df.columns == [*get_contract("customers").column_names, "_source_file", "_line", "ingest_date"]
