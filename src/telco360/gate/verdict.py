@@ -28,6 +28,7 @@ class Reason(StrEnum):
     NDJSON_INVALID_JSON = "ndjson_invalid_json"  # a non-blank line that is not strict JSON
     NDJSON_NOT_OBJECT = "ndjson_not_object"  # valid JSON, but not an object
     NDJSON_MISSING_REQUIRED_COLUMN = "ndjson_missing_required_column"  # absent from every record
+    RECORD_TOO_LONG = "record_too_long"  # one record over 16 MiB: memory stays bounded, so refuse it
     VALIDATOR_ERROR = "validator_error"  # the validator itself failed; the file is kept in rejected/
     VALIDATION_TIMEOUT = "validation_timeout"  # the Lambda was about to time out
 

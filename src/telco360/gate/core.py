@@ -1,0 +1,199 @@
+"""The validation gate's core: one pass over a file's bytes decides whether it may enter the lake
+(contract.md §3; the semantics are written down in docs/gate.md).
+
+Pure and streaming: no AWS, no file system, memory bounded by the chunk size (plus one record of at
+most 16 MiB), whatever the file size. Messages name the problem and its line, never a record value:
+raw files hold customer PII.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from itertools import chain
+
+from telco360.contracts import (
+    Contract,
+    detect_dataset_from_columns,
+    detect_dataset_from_key,
+    get_contract,
+    normalize_name,
+)
+from telco360.formats import EXTENSIONS, Format, file_kind
+from telco360.gate._csv import CsvBody, QuoteError, scan_record
+from telco360.gate._ndjson import NdjsonBody, parse_line
+from telco360.gate._stream import CHUNK_SIZE, ByteCounter, Readable, Rejection, content_chunks
+from telco360.gate.verdict import Reason, Verdict
+
+__all__ = ["CHUNK_SIZE", "validate_stream"]
+
+BOM = b"\xef\xbb\xbf"
+_HEAD_LIMIT = 16 << 20
+
+
+@dataclass
+class _Progress:
+    """What is known so far, so that a rejection still reports the dataset and the rows seen."""
+
+    dataset: str | None
+    rows: int = 0
+
+
+def validate_stream(
+    stream: Readable | Iterable[bytes], key: str, dataset: str | None = None, *, chunk_size: int = CHUNK_SIZE
+) -> Verdict:
+    """Validate one file: ``stream`` has ``read(n) -> bytes`` (an open file, a botocore StreamingBody)
+    or is an iterable of bytes chunks; ``key`` is its S3 key or path (the name gives the format, the
+    folders or name may give the dataset); ``dataset`` overrides detection."""
+    if dataset is not None:
+        get_contract(dataset)  # an unknown name is the caller's bug, not the file's
+    kind = file_kind(key.replace("\\", "/").rsplit("/", 1)[-1])
+    progress = _Progress(dataset or detect_dataset_from_key(key))
+    counter = ByteCounter(stream, chunk_size)
+    try:
+        if kind.format is None:
+            known = ", ".join(EXTENSIONS)
+            raise Rejection(
+                Reason.UNSUPPORTED_EXTENSION,
+                f"the extension {kind.extension or '(none)'!r} is not supported (expected {known}, optionally .gz)",
+            )
+        content = content_chunks(counter, kind.gzipped, chunk_size)
+        if kind.format == "csv":
+            _validate_csv(content, progress)
+        else:
+            _validate_ndjson(content, progress)
+    except Rejection as rejection:
+        return _verdict(progress, kind.format, kind.gzipped, counter, rejection)
+    return _verdict(progress, kind.format, kind.gzipped, counter, None)
+
+
+def _verdict(progress: _Progress, fmt: Format | None, compressed: bool, counter: ByteCounter,
+             rejection: Rejection | None) -> Verdict:
+    if rejection is None:
+        return Verdict(True, progress.dataset, fmt, compressed, progress.rows, counter.bytes_read)
+    return Verdict(False, progress.dataset, fmt, compressed, progress.rows, counter.bytes_read,
+                   rejection.reason, rejection.message, rejection.line)
+
+
+@dataclass(frozen=True)
+class _Head:
+    data: bytes  # the content read so far, BOM removed
+    line: int  # 1-based line of the first non-blank line (0 when there is none)
+    text: bytes  # that line, without its line break
+
+
+def _read_head(content: Iterator[bytes]) -> _Head:
+    """Read until the first non-blank line is complete (or the end): enough to tell the format,
+    the dataset and, for CSV, the header."""
+    data = b""
+    for chunk in content:
+        data += chunk
+        if b"\n" in data.lstrip() or len(data) > _HEAD_LIMIT:
+            break
+    data = data.removeprefix(BOM)
+    rest = data.lstrip()
+    if not rest:
+        return _Head(data, 0, b"")
+    start = len(data) - len(rest)
+    end = data.find(b"\n", start)
+    return _Head(data, data.count(b"\n", 0, start) + 1, data[start:] if end < 0 else data[start:end])
+
+
+def _empty(fmt: str) -> Rejection:
+    return Rejection(Reason.EMPTY_FILE, f"the file has no data rows (it is empty or blank {fmt})")
+
+
+# --- NDJSON ----------------------------------------------------------------------------------------
+def _validate_ndjson(content: Iterator[bytes], progress: _Progress) -> None:
+    head = _read_head(content)
+    if not head.line:
+        raise _empty("NDJSON")
+    try:
+        first = parse_line(head.text, head.line)
+    except Rejection as rejection:
+        if rejection.reason is Reason.NDJSON_INVALID_JSON and head.text.lstrip()[:1] not in (b"{", b"["):
+            raise Rejection(
+                Reason.FORMAT_MISMATCH, f"line {head.line} is not JSON: the content does not match the name",
+                head.line,
+            ) from None
+        raise
+    if type(first) is not dict:
+        raise Rejection(Reason.NDJSON_NOT_OBJECT, f"line {head.line} is JSON but not an object", head.line)
+    if progress.dataset is None:
+        progress.dataset = _detected(list(first), "the keys of the first record")
+    body = NdjsonBody(get_contract(progress.dataset))
+    try:
+        for chunk in chain((head.data,), content):
+            body.feed(chunk)
+        body.finish()
+    finally:
+        progress.rows = body.rows
+
+
+def _detected(names: list[str], where: str) -> str:
+    found = detect_dataset_from_columns(names)
+    if found is None:
+        raise Rejection(Reason.UNKNOWN_DATASET,
+                        f"neither the path nor {where} identify a dataset (a raw/<dataset>/ folder names it)")
+    return found
+
+
+# --- CSV -------------------------------------------------------------------------------------------
+def _validate_csv(content: Iterator[bytes], progress: _Progress) -> None:
+    head = _read_head(content)
+    if not head.line:
+        raise _empty("CSV")
+    if head.line != 1:
+        raise Rejection(Reason.CSV_NO_HEADER, "line 1 is blank: a CSV file starts with its header", 1)
+    names = _header_names(head.text)
+    if progress.dataset is None:
+        progress.dataset = _detected(names, "the CSV header")
+    _check_header(names, get_contract(progress.dataset))
+    header_end = head.data.find(b"\n") + 1 or len(head.data)
+    body = CsvBody(len(names), first_line=2)
+    try:
+        for chunk in chain((head.data[header_end:],), content):
+            body.feed(chunk)
+        body.finish()
+    finally:
+        progress.rows = body.rows
+    if not body.rows:
+        raise Rejection(Reason.EMPTY_FILE, "the file has a header but no data rows")
+
+
+def _utf8_error(line: int) -> Rejection:
+    return Rejection(Reason.INVALID_UTF8, f"line {line} is not valid UTF-8", line)
+
+
+def _header_names(text: bytes) -> list[str]:
+    try:
+        text.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _utf8_error(1) from None
+    if text.lstrip()[:1] in (b"{", b"["):
+        raise Rejection(Reason.FORMAT_MISMATCH, "line 1 looks like JSON, not a CSV header", 1)
+    try:
+        record = scan_record(text, 0, final=True)
+    except QuoteError as exc:
+        # The header must fit on its line: a quote still open at its end is not closed there.
+        raise Rejection(exc.reason, f"the header on line 1 {exc.what}", 1) from None
+    assert record is not None  # final=True always parses to the end
+    return [field.decode("utf-8") for field in record[0]]
+
+
+def _check_header(names: list[str], contract: Contract) -> None:
+    columns = [contract.canonical(name) for name in names]
+    if not any(columns):
+        raise Rejection(Reason.CSV_NO_HEADER,
+                        f"none of the {len(names)} names on line 1 is a {contract.name} column: no header?", 1)
+    first_at: dict[str, int] = {}
+    for position, (name, column) in enumerate(zip(names, columns, strict=True), 1):
+        seen = first_at.setdefault(column or "?" + normalize_name(name), position)
+        if seen != position:
+            # Only contract names are echoed: an unknown name could be a value of a headerless file.
+            what = f"both mean {column}" if column else "have the same normalized name"
+            raise Rejection(Reason.CSV_DUPLICATE_COLUMN, f"header columns {seen} and {position} {what}", 1)
+    missing = [c for c in contract.required_columns if c not in first_at]
+    if missing:
+        raise Rejection(Reason.CSV_MISSING_REQUIRED_COLUMN,
+                        f"the header has no required {contract.name} column {', '.join(missing)}", 1)
