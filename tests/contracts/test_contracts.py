@@ -65,7 +65,7 @@ def test_a_raw_name_maps_to_its_contract_column_and_unknown_names_to_none() -> N
 
 def test_a_contract_with_an_unsupported_type_is_refused_with_its_location() -> None:
     text = (REPO / "src/telco360/contracts/plans.odcs.yaml").read_text().replace("decimal(12,2)", "money")
-    with pytest.raises(ContractError, match="plans.monthly_price"):
+    with pytest.raises(ContractError, match=r"plans\.monthly_price"):
         load_contract_text(text)
 
 
@@ -112,8 +112,9 @@ def test_the_dataset_is_detected_from_columns_when_the_name_says_nothing() -> No
 
 
 @pytest.mark.parametrize(("name", "fmt", "gz", "ext"), [
-    ("a.csv", "csv", False, ".csv"), ("a.CSV.GZ", "csv", True, ".CSV.GZ"), ("logs.ndjson.gz", "ndjson", True, ".ndjson.gz"),
-    ("x.jsonl", "ndjson", False, ".jsonl"), ("x.json", "ndjson", False, ".json"), ("x.parquet", None, False, ".parquet"),
+    ("a.csv", "csv", False, ".csv"), ("a.CSV.GZ", "csv", True, ".CSV.GZ"),
+    ("logs.ndjson.gz", "ndjson", True, ".ndjson.gz"), ("x.jsonl", "ndjson", False, ".jsonl"),
+    ("x.json", "ndjson", False, ".json"), ("x.parquet", None, False, ".parquet"),
     ("x.gz", None, True, ".gz"), ("README", None, False, ""),
 ])
 def test_the_extension_says_the_format_and_compression(name: str, fmt: str | None, gz: bool, ext: str) -> None:
@@ -133,7 +134,8 @@ def test_zone_keys_follow_the_contract_layout() -> None:
     assert zones.rejected_key(None, "2025-01-01", "x.bin") == "rejected/unknown/ingest_date=2025-01-01/x.bin"
     assert zones.reason_key("rejected/a/b.csv") == "rejected/a/b.csv.reason.json"
     assert zones.clean_path("s3://b/", "plans", "2025-01-02") == "s3://b/clean/plans/ingest_date=2025-01-02"
-    assert zones.staging_path("/lake", "customer_360", "2025-01-02") == "/lake/staging/customer_360/snapshot_date=2025-01-02"
+    assert zones.staging_path("/lake", "customer_360", "2025-01-02") == \
+        "/lake/staging/customer_360/snapshot_date=2025-01-02"
 
 
 def test_the_ingest_date_is_the_utc_date_of_arrival() -> None:

@@ -12,7 +12,7 @@ import pytest
 from telco360 import zones
 from telco360.contracts import get_contract, load_contracts
 from telco360.contracts.compat import contract_at
-from telco360.spark.evolution import partition_versions, read_clean_history, write_version_marker
+from telco360.spark.evolution import partition_versions, read_clean, write_version_marker
 from telco360.spark.lakefs import LakeFS
 from telco360.spark.schemas import clean_schema
 
@@ -69,7 +69,7 @@ def test_history_written_under_1_0_reads_in_the_1_1_schema(spark, tmp_path: Path
     # WHEN the history is read with the current (1.1.0) contract
     assert partition_versions(fs, root, "plans") == {"2025-01-01": "1.0.0", "2025-01-02": "1.0.0",
                                                      "2025-01-03": "1.1.0"}
-    df = read_clean_history(spark, root, "plans", upto="2025-01-03")
+    df = read_clean(spark, root, "plans", upto="2025-01-03")
 
     # THEN every row has the 1.1.0 columns and types: widened prices, promo_code null for old rows
     assert df.schema["monthly_price"].dataType.simpleString() == "decimal(14,4)"
@@ -80,12 +80,12 @@ def test_history_written_under_1_0_reads_in_the_1_1_schema(spark, tmp_path: Path
         ("P003", Decimal("30.1234"), "XMAS", date(2025, 1, 3)),
     ]
     # AND a bound reads only the partitions it names
-    assert [r.plan_id for r in read_clean_history(spark, root, "plans", upto="2025-01-02").collect()] \
+    assert [r.plan_id for r in read_clean(spark, root, "plans", upto="2025-01-02").collect()] \
         in (["P001", "P002"], ["P002", "P001"])
-    assert [r.plan_id for r in read_clean_history(spark, root, "plans", on="2025-01-03").collect()] == ["P003"]
+    assert [r.plan_id for r in read_clean(spark, root, "plans", on="2025-01-03").collect()] == ["P003"]
 
 
 def test_a_dataset_with_no_clean_data_reads_as_an_empty_frame_with_the_schema(spark, tmp_path: Path) -> None:
-    df = read_clean_history(spark, str(tmp_path / "nothing"), "customers", upto="2025-01-01")
+    df = read_clean(spark, str(tmp_path / "nothing"), "customers", upto="2025-01-01")
     assert df.count() == 0
     assert df.columns == [*get_contract("customers").column_names, "_source_file", "_line", "ingest_date"]

@@ -78,7 +78,7 @@ def history_schema(contract: Contract) -> T.StructType:
     return T.StructType([*clean_schema(contract).fields, T.StructField(INGEST_DATE, T.DateType(), False)])
 
 
-def read_clean_history(spark: SparkSession, root: str, dataset: str, *, upto: str | None = None,
+def read_clean(spark: SparkSession, root: str, dataset: str, *, upto: str | None = None,
                        on: str | None = None) -> DataFrame:
     """Clean rows of a dataset with ``ingest_date <= upto`` (or ``== on``), in the current contract's
     clean schema plus ``ingest_date``, whichever contract versions wrote them."""

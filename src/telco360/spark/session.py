@@ -23,6 +23,10 @@ SQL_CONF: dict[str, str] = {
     "spark.sql.adaptive.enabled": "true",
     "spark.sql.adaptive.coalescePartitions.enabled": "true",
     "spark.sql.adaptive.advisoryPartitionSizeInBytes": str(128 * 1024 * 1024),
+    # By default AQE coalesces only down to 1 MB partitions to keep every core busy: on a Glue cluster
+    # that is up to spark.sql.shuffle.partitions (200) tiny files per output. Ask for partitions of the
+    # advisory size instead.
+    "spark.sql.adaptive.coalescePartitions.parallelismFirst": "false",
 }
 
 
