@@ -319,3 +319,17 @@ def test_a_record_longer_than_the_limit_is_rejected_to_keep_memory_bounded(
     # WHEN it arrives in small chunks THEN it is refused with its own reason and line
     verdict = validate_stream(io.BytesIO(data), key, chunk_size=16)
     assert (verdict.valid, verdict.reason, verdict.line) == (False, Reason.RECORD_TOO_LONG, 2)
+
+
+def test_a_line_just_over_the_limit_that_ends_in_the_next_chunk_is_still_too_long(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN a 64-byte limit and a 70-byte line fed in 40-byte chunks (the carry alone never exceeds it)
+    from telco360.gate import _ndjson
+
+    monkeypatch.setattr(_ndjson, "MAX_RECORD_BYTES", 64)
+    line = b'{"customer_id": "C1", "first_name": "' + b"x" * 30 + b'"}'
+    assert 64 < len(line) < 80
+    verdict = validate_stream(io.BytesIO(b'{"customer_id": "C0"}\n' + line + b"\n"), "raw/customers/c.ndjson",
+                              chunk_size=40)
+    # THEN it is refused at its line
+    assert (verdict.reason, verdict.line) == (Reason.RECORD_TOO_LONG, 2)

@@ -69,6 +69,10 @@ REJECTIONS: dict[Reason, tuple[str, Callable[[], bytes], str]] = {
     Reason.NDJSON_MISSING_REQUIRED_COLUMN: (
         "raw/activity_logs/year=2025/month=01/day=01/logs_20250101.ndjson",
         lambda: ndjson("activity", drop=get_contract("activity").required_columns[-1:]), "activity"),
+    Reason.RECORD_TOO_LONG: (  # a 16 MiB+ line: the gate keeps its memory bounded and refuses it
+        CUSTOMERS_KEY,
+        lambda: ndjson("customers") + b'{"customer_id": "C9", "address": "' + b"x" * (16 << 20) + b'"}\n',
+        "customers"),
 }
 HANDLER_REASONS = {Reason.VALIDATOR_ERROR, Reason.VALIDATION_TIMEOUT}  # set by the handler, tested below
 

@@ -43,8 +43,13 @@ class NdjsonBody:
         self._seen_keys: set[str] = set()
 
     def feed(self, chunk: bytes) -> None:
-        lines = (self._carry + chunk if self._carry else chunk).split(b"\n")
+        carried = bool(self._carry)
+        lines = (self._carry + chunk if carried else chunk).split(b"\n")
         self._carry = lines.pop()
+        # Only a line that began in the carry can be long: a chunk alone is far below the limit.
+        if carried and lines and len(lines[0]) > MAX_RECORD_BYTES:
+            raise Rejection(Reason.RECORD_TOO_LONG, f"line {self.line} is longer than "
+                            f"{MAX_RECORD_BYTES >> 20} MiB", self.line)
         if len(self._carry) > MAX_RECORD_BYTES:
             raise Rejection(
                 Reason.RECORD_TOO_LONG,
