@@ -19,6 +19,7 @@ from typing import Any
 import boto3
 from moto import mock_aws
 from moto.moto_api import state_manager
+from moto_support import patch_step_functions
 
 REPO = Path(__file__).resolve().parents[2]
 ASL_PATH = REPO / "statemachine" / "pipeline.asl.json"
@@ -141,33 +142,10 @@ class Pipeline:
 def pipeline(monkeypatch: Any, script: GlueScript | None = None) -> Iterator[Pipeline]:
     from moto.glue import models as glue_models
     from moto.glue.exceptions import ConcurrentRunsExceededException
-    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
-    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
-        state_task_service_callback as callback_task,
-    )
-    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
-        state_task_service_glue as glue_task,
-    )
-    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import ResourceCondition
     from moto.stepfunctions.parser.backend import execution as execution_module
 
     script = script or GlueScript()
-    monkeypatch.setattr(
-        glue_task,
-        "_SUPPORTED_INTEGRATION_PATTERNS",
-        {ResourceCondition.Sync, ResourceCondition.WaitForTaskToken},
-    )
-
-    class _NoSleep:
-        """Stands in for the retrier's `time` module: backoff waits of minutes become instant."""
-
-        @staticmethod
-        def sleep(_seconds: float) -> None:
-            return None
-
-    monkeypatch.setattr(retrier_decl, "time", _NoSleep)
-    # The .sync poll loop waits between GetJobRun calls; the scripted runs are already final.
-    monkeypatch.setattr(callback_task, "_DELAY_SECONDS_SYNC_CONDITION_CHECK", 0.0)
+    patch_step_functions(monkeypatch)
 
     original_start = glue_models.FakeJob.start_job_run
 

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import yaml
 from moto import mock_aws
 from moto.moto_api import state_manager
+from moto_support import load_template, patch_step_functions
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "template.yaml"
@@ -30,31 +30,6 @@ REGION = "eu-west-1"
 ACCOUNT = "123456789012"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/telco360-test"
 STATE_MACHINE_TYPES = ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine")
-
-
-# --- CloudFormation YAML with its short-form tags ---------------------------------------------------
-class _CfnLoader(yaml.SafeLoader):
-    """Reads ``!Ref X`` as ``{"Ref": X}``, ``!GetAtt A.B`` as ``{"Fn::GetAtt": [A, B]}``, ``!Sub``..."""
-
-
-def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = suffix if suffix == "Ref" else f"Fn::{suffix}"
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-        if suffix == "GetAtt":
-            value = value.split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    return {name: value}
-
-
-_CfnLoader.add_multi_constructor("!", _tag)
-
-
-def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
-    return yaml.load(path.read_text(encoding="utf-8"), Loader=_CfnLoader)
 
 
 class Unresolvable(Exception):
@@ -221,21 +196,8 @@ def moto_stack(monkeypatch: Any, stack_name: str, failing_jobs: tuple[str, ...] 
     """The stack in moto with Step Functions executing the real ASL; Glue runs of the logical jobs in
     ``failing_jobs`` ("clean", "stage") end FAILED, every other run SUCCEEDED."""
     from moto.glue import models as glue_models
-    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
-    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
-        state_task_service_glue as glue_task,
-    )
-    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import ResourceCondition
 
-    monkeypatch.setattr(glue_task, "_SUPPORTED_INTEGRATION_PATTERNS",
-                        {ResourceCondition.Sync, ResourceCondition.WaitForTaskToken})
-
-    class _NoSleep:
-        @staticmethod
-        def sleep(_seconds: float) -> None:
-            return None
-
-    monkeypatch.setattr(retrier_decl, "time", _NoSleep)
+    patch_step_functions(monkeypatch)
     original_start = glue_models.FakeJob.start_job_run
     failing: set[str] = set()
 
