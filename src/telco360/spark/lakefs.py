@@ -41,19 +41,6 @@ class LakeFS:
                 files.append(LakeFile(status.getPath().toString(), name, int(status.getLen())))
         return sorted(files, key=lambda f: f.name)
 
-    def list_folders(self, uri: str) -> list[LakeFile]:
-        """Sub-folders directly under a folder (hidden ``_``/``.`` ones skipped), e.g. the partitions of
-        a dataset; [] if it is absent."""
-        fs, path = self._resolve(uri)
-        if not fs.exists(path):
-            return []
-        folders = []
-        for status in fs.listStatus(path):
-            name = status.getPath().getName()
-            if status.isDirectory() and not name.startswith(("_", ".")):
-                folders.append(LakeFile(status.getPath().toString(), name, 0))
-        return sorted(folders, key=lambda f: f.name)
-
     def list_tree(self, uri: str) -> list[LakeFile]:
         """Every file below a folder, hidden ones included (one recursive listing: on S3 a flat prefix
         listing, not one call per folder); [] if it is absent."""
