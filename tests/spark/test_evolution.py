@@ -89,3 +89,81 @@ def test_a_dataset_with_no_clean_data_reads_as_an_empty_frame_with_the_schema(sp
     df = read_clean(spark, str(tmp_path / "nothing"), "customers", upto="2025-01-01")
     assert df.count() == 0
     assert df.columns == [*get_contract("customers").column_names, "_source_file", "_line", "ingest_date"]
+
+
+# --- end to end: Job A and Job B across a compatible contract change ---------------------------------
+D1, D2 = "2025-01-01", "2025-01-02"
+PLANS_D1 = (  # written under 1.0.0; "discount" is a column no contract names (drift)
+    "plan_id,plan_name,monthly_price,plan_category,discount\n"
+    "P001,Basic Plan 1,10.25,Basic,5\n"
+    "P002,Premium Plan 2,20.5,Premium,0\n"
+)
+PLANS_D2 = (  # sent once the contract is 1.1.0: the new promo_code column and a 4-decimal price
+    "plan_id,plan_name,monthly_price,plan_category,promo_code\n"
+    "P002,Premium Plan 2,30.1234,Premium,XMAS\n"
+)
+
+
+def _archive(root: Path, day: str, name: str, text: str) -> None:
+    folder = root / "archive" / "plans" / f"ingest_date={day}"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(text)
+
+
+def _staged_plans(spark, root: Path, day: str) -> dict[str, tuple]:
+    rows = spark.read.parquet(zones.staging_path(str(root), "plans", day)).collect()
+    return {r.plan_id: (r.monthly_price, r.plan_category, getattr(r, "promo_code", None)) for r in rows}
+
+
+def test_a_compatible_change_flows_through_both_jobs_reruns_and_backfills(
+        spark, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from telco360.gate import validate_stream
+    from telco360.spark.clean import run_clean
+    from telco360.spark.stage import run_stage
+
+    lake = tmp_path / "lake"
+    # GIVEN day 1 cleaned and staged under plans 1.0.0
+    _archive(lake, D1, "plans_20250101.csv", PLANS_D1)
+    report_d1 = run_clean(spark, str(lake), D1, datasets=("plans",))
+    run_stage(spark, str(lake), D1)
+    before = _staged_plans(spark, lake, D1)
+    assert before == {"P001": (Decimal("10.25"), "Basic", None), "P002": (Decimal("20.50"), "Premium", None)}
+    # AND the unknown column was dropped but counted for its file
+    assert report_d1["datasets"]["plans"]["files"][0]["unknown_columns"] == ["discount"]
+
+    # WHEN the contract moves to 1.1.0 (new optional promo_code, monthly_price widened to decimal(14,4))
+    folder = tmp_path / "contracts"
+    folder.mkdir()
+    (folder / "plans.odcs.yaml").write_text(plans_v1_1_text())
+    monkeypatch.setenv("TELCO360_CONTRACTS_DIR", str(folder))
+    load_contracts.cache_clear()
+    try:
+        # THEN the gate takes files with and without the new column
+        for text in (PLANS_D1, PLANS_D2):
+            assert validate_stream(io.BytesIO(text.encode()), "raw/plans/p.csv").valid
+
+        # AND day 2 goes through Job A and Job B with the new column, reading day 1's 1.0.0 history
+        _archive(lake, D2, "plans_20250102.csv", PLANS_D2)
+        run_clean(spark, str(lake), D2, datasets=("plans",))
+        manifest = run_stage(spark, str(lake), D2)
+        assert _staged_plans(spark, lake, D2) == {
+            "P001": (Decimal("10.2500"), "Basic", None),
+            "P002": (Decimal("30.1234"), "Premium", "XMAS"),
+        }
+        plans_entry = manifest["tables"]["plans"]
+        assert plans_entry["contract_versions"] == {"plans": "1.1.0"}
+        assert {"name": "promo_code", "type": "string", "nullable": True} in plans_entry["schema"]
+
+        # AND a backfill of day 1 gives the same rows as before, plus the new column as null
+        run_stage(spark, str(lake), D1)
+        assert _staged_plans(spark, lake, D1) == {k: (v[0], v[1], None) for k, v in before.items()}
+        # AND so does a rerun of Job A for day 1 (re-cleaned under 1.1.0) followed by Job B
+        run_clean(spark, str(lake), D1, datasets=("plans",))
+        assert partition_versions(LakeFS(spark), str(lake), "plans") == {D1: "1.1.0", D2: "1.1.0"}
+        run_stage(spark, str(lake), D1)
+        assert _staged_plans(spark, lake, D1) == {k: (v[0], v[1], None) for k, v in before.items()}
+    finally:
+        monkeypatch.delenv("TELCO360_CONTRACTS_DIR")
+        load_contracts.cache_clear()

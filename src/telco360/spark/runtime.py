@@ -8,6 +8,7 @@ arguments come from ``getResolvedOptions`` and the job is committed at the end; 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import logging
 import sys
 from collections.abc import Iterator, Sequence
@@ -27,6 +28,11 @@ def _local_args(argv: Sequence[str], names: Sequence[str]) -> dict[str, str]:
         parser.add_argument(f"--{name}", required=True)
     known, _ = parser.parse_known_args(argv)  # Glue passes extra system arguments; ignore them
     return vars(known)
+
+
+def on_glue() -> bool:
+    """True inside a Glue job run (``awsglue`` importable)."""
+    return importlib.util.find_spec("awsglue") is not None
 
 
 @contextmanager

@@ -1,0 +1,294 @@
+"""Glue Job A end to end on local lakes under tmp_path: actual Parquet rows read back."""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pyspark.sql import functions as F
+
+from telco360 import zones
+from telco360.contracts import get_contract, normalize_name
+from telco360.spark.clean import lake_uri, run_clean
+from telco360.spark.lakefs import LakeFS
+from telco360.spark.read_raw import FIELDS, UNKNOWN, normalized_name, read_records
+from telco360.spark.schemas import clean_schema, quarantine_schema
+
+D, D2 = "2025-01-05", "2025-01-06"
+
+
+def put(root: Path, dataset: str, name: str, content: str | bytes, day: str = D) -> Path:
+    path = root / zones.archive_key(dataset, day, name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    path.write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+    return path
+
+
+def ndjson(*records: dict[str, Any]) -> str:
+    return "".join(json.dumps(r) + "\n" for r in records)
+
+
+def rows(spark, path: str) -> list[dict[str, Any]]:
+    return [r.asDict() for r in spark.read.parquet(path).orderBy("_source_file", "_line").collect()]
+
+
+def parquet_files(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.glob("*.parquet"))
+
+
+# --- one lake, one run: records of every kind -------------------------------------------------------
+CUSTOMERS_NDJSON = (
+    "\ufeff"
+    + json.dumps({"customerId": "C1", "First Name": " Ada ", "LAST_NAME": "Lovelace", "DateOfBirth": "1990-01-31",
+                  "registration-date": "2020-05-01 10:00:00+02:00", "Status": "ACTIVE", "loyaltyTier": "gold"})
+    + "\n\n"  # a blank line: skipped, but it still counts in the line numbers
+    + json.dumps({"customer_id": "C2", "date_of_birth": "2025-02-30", "status": "closed"}) + "\n"
+    + json.dumps({"first_name": "NoId"}) + "\n"
+    + '{"customer_id": "C3", broken\n'
+    + json.dumps({"customer_id": "C4", "registration_date": "2021-01-01T00:00:00.5Z", "status": None}) + "\n"
+)
+CUSTOMERS_GZ = ndjson({"CUSTOMER_ID": "C5", "plan_id": "P001", "status": "Suspended"})
+# The same activity records as NDJSON and CSV, in one day: the clean rows must be identical.
+ACTIVITY_RECORDS = [
+    {"event_id": "E1", "customer_id": "C1", "event_type": "Plan_Changed", "event_timestamp": "2025-01-05T05:31:20Z",
+     "device_type": "iOS", "payload": {"old_plan_id": "P001", "new_plan_id": "P002"}},
+    {"event_id": "E2", "customer_id": "C2", "event_type": "topup", "event_timestamp": "2025-01-05 06:00:00.123",
+     "network_type": "4G", "payload": {"amount": 1000}},
+    {"event_id": "E3", "customer_id": "C3", "event_type": "login", "event_timestamp": "2025-01-05T07:00:00-01:00",
+     "ip_address": "10.0.0.1", "payload": {}},
+]
+ACTIVITY_CSV = (
+    "\ufeffEvent ID,customerId,EVENT_TYPE,event timestamp,Device Type,ipAddress,network_type,payload,extra\n"
+    'E1,C1,Plan_Changed,2025-01-05T05:31:20Z,iOS,,,"{""old_plan_id"": ""P001"",\n""new_plan_id"": ""P002""}",x\n'
+    'E2,C2,topup,2025-01-05 06:00:00.123,,,4G,"{""amount"": 1000}",\n'
+    'E3,C3,login,2025-01-05T07:00:00-01:00,,10.0.0.1,,{},"multi\nline\nvalue"\n'
+    "E4,C4,login,not a time,,,,{},\n"
+)
+# Plans with numbers as JSON numbers and as strings, and the same plans as CSV.
+PLANS_NDJSON = ndjson(
+    {"plan_id": "P001", "plan_name": "Premium", "monthly_price": 2212.81, "data_allowance_gb": 20,
+     "voice_minutes": "300", "sms_allowance": 100, "roaming_enabled": True, "validity_days": "365",
+     "plan_category": "Premium"},
+    {"plan_id": "P002", "plan_name": "Basic", "monthly_price": "15.005", "data_allowance_gb": "2",
+     "voice_minutes": 2000, "sms_allowance": "1000", "roaming_enabled": "N", "validity_days": 30,
+     "plan_category": "Basic"},
+    {"plan_id": "P003", "monthly_price": 1.5, "data_allowance_gb": 12.0},
+)
+PLANS_CSV = (
+    "Plan ID,Monthly Price,planName,DATA_ALLOWANCE_GB,voiceMinutes,sms_allowance,roaming_enabled,validity_days,"
+    "plan_category\n"
+    "P001,2212.81,Premium,20,300,100,true,365,Premium\n"
+    "P002,15.005,Basic,2,2000,1000,N,30,Basic\n"
+    "P003,1.5,,12.0,,,,,\n"
+)
+
+
+@pytest.fixture(scope="module")
+def lake(spark, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, Any]]]:
+    # GIVEN a day with customers (BOM, blank line, malformed and invalid records, gz), activity and
+    # plans (the same records as NDJSON and as CSV, mixed in the day)
+    root = tmp_path_factory.mktemp("lake")
+    put(root, "customers", "customers.ndjson", CUSTOMERS_NDJSON)
+    put(root, "customers", "customers_2.jsonl.gz", CUSTOMERS_GZ)
+    put(root, "activity", "logs_a.ndjson", ndjson(*ACTIVITY_RECORDS))
+    put(root, "activity", "logs_b.csv", ACTIVITY_CSV)
+    put(root, "plans", "plans.ndjson", PLANS_NDJSON)
+    put(root, "plans", "plans.csv.gz", PLANS_CSV)
+    # WHEN Job A runs for the day, with ANSI mode on (Spark 4's default: nothing may raise on bad text)
+    previous = spark.conf.get("spark.sql.ansi.enabled")
+    spark.conf.set("spark.sql.ansi.enabled", "true")
+    try:
+        report = run_clean(spark, str(root), D)
+    finally:
+        spark.conf.set("spark.sql.ansi.enabled", previous)
+    yield root, report
+
+
+def test_clean_rows_carry_contract_types_and_provenance(spark, lake) -> None:
+    root, _ = lake
+    # THEN the valid customers are in clean, typed and normalized, with file and line
+    got = rows(spark, zones.clean_path(lake_uri(str(root)), "customers", D))
+    assert [(r["customer_id"], r["_source_file"], r["_line"]) for r in got] == [
+        ("C1", "customers.ndjson", 1), ("C4", "customers.ndjson", 6), ("C5", "customers_2.jsonl.gz", 1)]
+    c1, c4, c5 = got
+    assert (c1["first_name"], c1["last_name"], str(c1["date_of_birth"]), c1["status"]) == (
+        "Ada", "Lovelace", "1990-01-31", "active")
+    assert c4["status"] is None and c5["status"] == "suspended" and c5["plan_id"] == "P001"
+    written = spark.read.parquet(zones.clean_path(lake_uri(str(root)), "customers", D))
+    stamps = written.orderBy("_source_file", "_line").select(
+        F.date_format("registration_date", "yyyy-MM-dd HH:mm:ss.SSSSSS").alias("t")).collect()
+    assert [r["t"] for r in stamps] == ["2020-05-01 08:00:00.000000", "2021-01-01 00:00:00.500000", None]
+    assert [(f.name, f.dataType) for f in written.schema] == [
+        (f.name, f.dataType) for f in clean_schema(get_contract("customers"))]
+
+
+def test_invalid_records_are_quarantined_with_reasons_original_text_and_line(spark, lake) -> None:
+    root, _ = lake
+    got = rows(spark, zones.quarantine_path(lake_uri(str(root)), "customers", D))
+    # THEN every invalid record is there, with the original values, why, and where it came from
+    assert [(r["_line"], r["customer_id"], r["_reasons"]) for r in got] == [
+        (3, "C2", ["date_of_birth:invalid_date", "status:invalid_enum"]),
+        (4, None, ["customer_id:required"]),
+        (5, None, ["_record:malformed"]),
+    ]
+    assert (got[0]["date_of_birth"], got[0]["status"]) == ("2025-02-30", "closed")
+    assert got[1]["first_name"] == "NoId" and got[1]["_raw_record"] is None
+    assert got[2]["_raw_record"] == '{"customer_id": "C3", broken'
+    assert {r["_source_file"] for r in got} == {"customers.ndjson"}
+    assert spark.read.parquet(zones.quarantine_path(lake_uri(str(root)), "customers", D)).schema.fieldNames() == (
+        quarantine_schema(get_contract("customers")).fieldNames())
+
+
+def test_csv_and_ndjson_of_the_same_records_give_identical_clean_rows(spark, lake) -> None:
+    root, _ = lake
+    base = lake_uri(str(root))
+    for dataset in ("activity", "plans"):
+        got = rows(spark, zones.clean_path(base, dataset, D))
+        by_file: dict[str, list[dict[str, Any]]] = {}
+        for r in got:
+            by_file.setdefault(r.pop("_source_file"), []).append({k: v for k, v in r.items() if k != "_line"})
+        ndjson_rows, csv_rows = (rows_ for _, rows_ in sorted(by_file.items(), key=lambda kv: "csv" in kv[0]))
+        # THEN the two formats give the same values, types and all
+        assert ndjson_rows == csv_rows, dataset
+    plans = {r["plan_id"]: r for r in rows(spark, zones.clean_path(base, "plans", D))}
+    assert str(plans["P001"]["monthly_price"]) == "2212.81" and plans["P001"]["roaming_enabled"] is True
+    assert str(plans["P002"]["monthly_price"]) == "15.01" and plans["P002"]["voice_minutes"] == 2000
+    assert "P003" not in plans  # 12.0 is not an int, in both formats
+    activity = rows(spark, zones.clean_path(base, "activity", D))
+    assert activity[0]["payload"] == '{"old_plan_id":"P001","new_plan_id":"P002"}'
+    assert activity[0]["event_type"] == "plan_changed"
+
+
+def test_csv_lines_count_quoted_newlines_of_earlier_records(spark, lake) -> None:
+    root, _ = lake
+    base = lake_uri(str(root))
+    clean = [(r["event_id"], r["_line"]) for r in rows(spark, zones.clean_path(base, "activity", D))
+             if r["_source_file"] == "logs_b.csv"]
+    quarantined = rows(spark, zones.quarantine_path(base, "activity", D))
+    # THEN _line is the physical line where each record starts (header = line 1)
+    assert clean == [("E1", 2), ("E2", 4), ("E3", 5)]
+    assert [(r["event_id"], r["_line"], r["_reasons"]) for r in quarantined] == [
+        ("E4", 8, ["event_timestamp:invalid_timestamp"])]
+    assert quarantined[0]["event_timestamp"] == "not a time"
+
+
+def test_report_counts_files_rows_reasons_and_dropped_columns(lake) -> None:
+    root, report = lake
+    # THEN the report returned is the one written, with per-dataset counts
+    assert json.loads((root / zones.report_path("", "clean", D).lstrip("/")).read_text()) == report
+    customers = report["datasets"]["customers"]
+    assert {k: customers[k] for k in ("files_read", "rows_read", "rows_clean", "rows_quarantined")} == {
+        "files_read": 2, "rows_read": 6, "rows_clean": 3, "rows_quarantined": 3}
+    assert customers["quarantine_reasons"] == {
+        "_record:malformed": 1, "customer_id:required": 1, "date_of_birth:invalid_date": 1, "status:invalid_enum": 1}
+    assert customers["columns_dropped"] == {"loyalty_tier": 1}
+    assert customers["files"] == [
+        {"file": "customers.ndjson", "format": "ndjson", "rows": 5, "unknown_columns": ["loyalty_tier"]},
+        {"file": "customers_2.jsonl.gz", "format": "ndjson", "rows": 1, "unknown_columns": []},
+    ]
+    assert report["datasets"]["activity"]["columns_dropped"] == {"extra": 4}
+    assert report["datasets"]["plans"]["quarantine_reasons"] == {"data_allowance_gb:invalid_int": 2}
+
+
+# --- column names -------------------------------------------------------------------------------------
+def test_spark_name_normalization_agrees_with_the_python_one(spark) -> None:
+    names = ["Customer ID", "customerId", "CUSTOMER_ID", "customer-id", "\ufeffplan_id", "  Date Of Birth ",
+             "HTTPStatus", "IPAddress", "registration__date", "dataAllowanceGB", "sms2Allowance", "éventType"]
+    got = spark.createDataFrame([(n,) for n in names], "n string").select(normalized_name(F.col("n"))).collect()
+    assert [r[0] for r in got] == [normalize_name(n) for n in names]
+
+
+def test_aliases_map_to_the_contract_column_in_both_formats(spark, tmp_path: Path) -> None:
+    # GIVEN a contract whose customer_id has an alias, and files using it
+    base = get_contract("customers")
+    aliased = dataclasses.replace(base.column("customer_id"), aliases=("Cust No",))
+    contract = dataclasses.replace(base, columns=(aliased, *base.columns[1:]))
+    a = put(tmp_path, "customers", "a.ndjson", ndjson({"custNo": "C1", "mystery": 1}))
+    b = put(tmp_path, "customers", "b.csv", "CUST_NO,status\nC2,active\n")
+    fs = LakeFS(spark)
+    files = fs.list_files(lake_uri(str(a.parent)))
+    assert [f.name for f in files] == [a.name, b.name]
+    # WHEN the records are read
+    got = read_records(spark, fs, files, contract).frame.orderBy("_source_file").collect()
+    # THEN the alias became the contract name and unknown names are listed
+    assert [(r[FIELDS].get("customer_id"), r[UNKNOWN]) for r in got] == [("C1", ["mystery"]), ("C2", [])]
+
+
+# --- splits, reruns, empty days -----------------------------------------------------------------------
+def test_line_numbers_are_exact_across_many_input_splits(spark, tmp_path: Path) -> None:
+    # GIVEN a 3000-line file (blank lines included) read in many small splits
+    lines = []
+    for n in range(1, 3001):
+        record = {"event_id": f"E{n}", "customer_id": "C1", "event_type": "login", "event_timestamp": "2025-01-05"}
+        lines.append("" if n % 500 == 0 else json.dumps(record | {"event_timestamp": "2025-01-05T00:00:00Z"}))
+    put(tmp_path, "activity", "logs.ndjson", "\n".join(lines) + "\n")
+    previous = spark.conf.get("spark.sql.files.maxPartitionBytes")
+    spark.conf.set("spark.sql.files.maxPartitionBytes", "16384")
+    try:
+        # WHEN Job A runs
+        report = run_clean(spark, str(tmp_path), D, datasets=("activity",))
+    finally:
+        spark.conf.set("spark.sql.files.maxPartitionBytes", previous)
+    # THEN every record's _line is its physical line, and the output is one file, not one per split
+    got = spark.read.parquet(zones.clean_path(lake_uri(str(tmp_path)), "activity", D)).select("event_id", "_line")
+    assert got.filter(F.concat(F.lit("E"), F.col("_line").cast("string")) != F.col("event_id")).count() == 0
+    assert got.count() == 3000 - 6 == report["datasets"]["activity"]["rows_clean"]
+    assert len(parquet_files(tmp_path / zones.partition("clean", "activity", D))) == 1
+
+
+def test_rerun_replaces_only_its_date_and_an_empty_day_empties_the_partition(spark, tmp_path: Path) -> None:
+    # GIVEN two days of customers, both cleaned
+    put(tmp_path, "customers", "c.ndjson", ndjson({"customer_id": "A1"}, {"customer_id": "A2", "status": "x"}), D)
+    put(tmp_path, "customers", "c.ndjson", ndjson({"customer_id": "B1"}), D2)
+    run_clean(spark, str(tmp_path), D, datasets=("customers",))
+    run_clean(spark, str(tmp_path), D2, datasets=("customers",))
+    base = lake_uri(str(tmp_path))
+    other = tmp_path / zones.partition("clean", "customers", D2)
+    other_before = {p.name: p.stat().st_mtime_ns for p in other.iterdir()}
+    clean, quarantine = zones.clean_path(base, "customers", D), zones.quarantine_path(base, "customers", D)
+    first = (rows(spark, clean), rows(spark, quarantine))
+    # WHEN D is rerun
+    run_clean(spark, str(tmp_path), D, datasets=("customers",))
+    # THEN D has the same rows and no leftover files, and D2 is untouched
+    assert (rows(spark, clean), rows(spark, quarantine)) == first
+    assert len(parquet_files(tmp_path / zones.partition("clean", "customers", D))) == 1
+    assert {p.name: p.stat().st_mtime_ns for p in other.iterdir()} == other_before
+    # WHEN D's archive folder is gone (a date with no files) and D rerun
+    shutil.rmtree(tmp_path / zones.partition("archive", "customers", D))
+    report = run_clean(spark, str(tmp_path), D, datasets=("customers",))
+    # THEN D's partitions exist with the schema and no rows; D2 still has its row
+    for path in (clean, quarantine):
+        df = spark.read.parquet(path)
+        assert df.count() == 0 and "customer_id" in df.columns
+    assert report["datasets"]["customers"]["files_read"] == 0
+    assert [r["customer_id"] for r in rows(spark, zones.clean_path(base, "customers"))] == ["B1"]
+
+
+def test_real_extracts_clean_without_quarantine(spark, sample_dir: Path, tmp_path: Path) -> None:
+    # GIVEN the real extracts archived for one day
+    sources = {
+        "customers": [sample_dir / "customers" / "customers.ndjson"],
+        "plans": [sample_dir / "plans" / "plans.csv"],
+        "activity": sorted(sample_dir.glob("activity_logs/year=2025/month=01/day=0[1-3]/*.ndjson")),
+    }
+    expected = {}
+    for dataset, files in sources.items():
+        assert files
+        for f in files:
+            put(tmp_path, dataset, f.name, f.read_bytes())
+        header = 1 if dataset == "plans" else 0
+        expected[dataset] = sum(sum(1 for line in f.open() if line.strip()) - header for f in files)
+    # WHEN Job A runs
+    report = run_clean(spark, str(tmp_path), D)
+    # THEN every record is clean
+    for dataset, n in expected.items():
+        assert spark.read.parquet(zones.clean_path(lake_uri(str(tmp_path)), dataset, D)).count() == n
+        assert spark.read.parquet(zones.quarantine_path(lake_uri(str(tmp_path)), dataset, D)).count() == 0
+        assert report["datasets"][dataset]["rows_quarantined"] == 0
