@@ -113,12 +113,16 @@ def _conform(df: DataFrame, schema: T.StructType) -> DataFrame:
 
 
 # --- latest by key -------------------------------------------------------------------------------
-def latest_by_key(df: DataFrame, key: str) -> DataFrame:
-    """One row per ``key``: the greatest (ingest_date, _source_file, _line). ``max`` over a struct
-    led by those three is deterministic (every field breaks a remaining tie), unlike dropDuplicates."""
-    rest = [c for c in df.columns if c not in (key, *LATEST_ORDER)]
+def latest_by_key(df: DataFrame, dataset: str) -> DataFrame:
+    """One row per business key of ``dataset`` (its contract's primary key): the greatest
+    (ingest_date, _source_file, _line). ``max`` over a struct led by those three is deterministic
+    (every field breaks a remaining tie), unlike dropDuplicates."""
+    keys = get_contract(dataset).business_key
+    rest = [c for c in df.columns if c not in (*keys, *LATEST_ORDER)]
     latest = F.max(F.struct(*LATEST_ORDER, *rest)).alias("latest")
-    return df.groupBy(key).agg(latest).select(key, *[F.col(f"latest.{c}").alias(c) for c in (*LATEST_ORDER, *rest)])
+    return df.groupBy(*keys).agg(latest).select(
+        *keys, *[F.col(f"latest.{c}").alias(c) for c in (*LATEST_ORDER, *rest)]
+    )
 
 
 def _with_lineage(df: DataFrame) -> DataFrame:
@@ -126,11 +130,11 @@ def _with_lineage(df: DataFrame) -> DataFrame:
 
 
 def build_customers(clean_customers: DataFrame) -> DataFrame:
-    return _conform(_with_lineage(latest_by_key(clean_customers, "customer_id")), staging_schema(CUSTOMERS))
+    return _conform(_with_lineage(latest_by_key(clean_customers, "customers")), staging_schema(CUSTOMERS))
 
 
 def build_plans(clean_plans: DataFrame) -> DataFrame:
-    return _conform(_with_lineage(latest_by_key(clean_plans, "plan_id")), staging_schema(PLANS))
+    return _conform(_with_lineage(latest_by_key(clean_plans, "plans")), staging_schema(PLANS))
 
 
 def build_customer_360(customers: DataFrame, plans: DataFrame) -> DataFrame:
@@ -148,7 +152,7 @@ _KIND_CHANGE, _KIND_EVENT = 0, 1
 def plan_changes(history: DataFrame) -> DataFrame:
     """The plan_changed events (one per event_id, the latest record) with their old and new plan."""
     slim = history.select("event_id", "customer_id", "event_type", "event_timestamp", "payload", *LATEST_ORDER)
-    return latest_by_key(slim, "event_id").where(F.col("event_type") == PLAN_CHANGED).select(
+    return latest_by_key(slim, "activity").where(F.col("event_type") == PLAN_CHANGED).select(
         "event_id",
         "customer_id",
         "event_timestamp",
@@ -203,7 +207,7 @@ def _plan_id_at_event(events: DataFrame, changes: DataFrame) -> DataFrame:
 def build_activity(day: DataFrame, history: DataFrame, customers: DataFrame, plans: DataFrame) -> DataFrame:
     """The day's events (``day``: clean activity ingested on D) with event_date and the plan at the
     time of each event, resolved from the plan changes in ``history`` (clean activity <= D)."""
-    events = _with_lineage(latest_by_key(day, "event_id"))
+    events = _with_lineage(latest_by_key(day, "activity"))
     resolved = _plan_id_at_event(events, plan_changes(history))
     current_plan = customers.select("customer_id", F.col("plan_id").alias("_current_plan_id"))
     plan_id_at_event = "plan_id" + AT_EVENT_SUFFIX
