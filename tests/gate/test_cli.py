@@ -42,7 +42,7 @@ def test_json_lines_name_each_file_and_a_rejection_exits_1(raw: Path, capsys: py
     assert set(rows[0]) == {"path", "valid", "dataset", "format", "reason", "message", "line", "rows"}
     assert rows[2] | {"path": None} == {"path": None, "valid": False, "dataset": "plans", "format": "csv",
                                         "reason": "csv_field_count", "line": 2, "rows": 0,
-                                        "message": "line 2 has 1 fields, the header has 2"}
+                                        "message": "line 2 has 1 field, the header has 2"}
 
 
 def test_dataset_option_overrides_detection(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -218,6 +218,6 @@ class CsvBody:
             self.rows += self._blank_count  # in a one-column file a blank line is an empty value
             self._blank_line, self._blank_count = None, 0
         if fields != self.columns:
-            message = f"line {self.line} has {fields} fields, the header has {self.columns}"
+            message = f"line {self.line} has {fields} field{'' if fields == 1 else 's'}, the header has {self.columns}"
             raise Rejection(Reason.CSV_FIELD_COUNT, message, self.line)
         self.rows += 1
