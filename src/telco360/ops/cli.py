@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -164,13 +165,20 @@ def _show(execution: Any) -> None:
 
 
 # --- commands ---------------------------------------------------------------------------------------
+def _payload(args: argparse.Namespace, build: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
+    """The execution input, or None after telling the user why the arguments are wrong."""
+    try:
+        return build()
+    except ValueError as exc:
+        _error(args.command, str(exc))
+        return None
+
+
 def _start(args: argparse.Namespace) -> int:
     from telco360.ops.executions import run_input
 
-    try:
-        payload = run_input(args.date, args.from_step)
-    except ValueError as exc:
-        _error(args.command, str(exc))
+    payload = _payload(args, lambda: run_input(args.date, args.from_step))
+    if payload is None:
         return EXIT_USAGE
     return _with_stack(args, lambda session, stack: _start_and_report(args, session, stack, payload))
 
@@ -178,10 +186,8 @@ def _start(args: argparse.Namespace) -> int:
 def _backfill(args: argparse.Namespace) -> int:
     from telco360.ops.executions import backfill_input
 
-    try:
-        payload = backfill_input(args.from_date, args.to_date, args.from_step)
-    except ValueError as exc:
-        _error(args.command, str(exc))
+    payload = _payload(args, lambda: backfill_input(args.from_date, args.to_date, args.from_step))
+    if payload is None:
         return EXIT_USAGE
     return _with_stack(args, lambda session, stack: _start_and_report(args, session, stack, payload))
 
@@ -190,10 +196,8 @@ def _replay(args: argparse.Namespace) -> int:
     from telco360.ops.executions import run_input
     from telco360.ops.lake import archived_files
 
-    try:
-        payload = run_input(args.date, "clean")
-    except ValueError as exc:
-        _error(args.command, str(exc))
+    payload = _payload(args, lambda: run_input(args.date, "clean"))
+    if payload is None:
         return EXIT_USAGE
 
     def action(session: Any, stack: Any) -> int:

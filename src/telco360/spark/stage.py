@@ -261,12 +261,10 @@ def run_stage(spark: SparkSession, lake_root: str, run_date: str) -> dict[str, A
     customers = write(CUSTOMERS, build_customers(read_clean(spark, lake_root, "customers", upto=run_date)))
     plans = write(PLANS, build_plans(read_clean(spark, lake_root, "plans", upto=run_date)))
     write(CUSTOMER_360, build_customer_360(customers, plans))
-    write(ACTIVITY, build_activity(
-        read_clean(spark, lake_root, "activity", on=run_date),
-        read_clean(spark, lake_root, "activity", upto=run_date),
-        customers,
-        plans,
-    ))
+    # One listing of the activity history; the day is the part of it ingested on D.
+    history = read_clean(spark, lake_root, "activity", upto=run_date)
+    day = history.where(F.col(INGEST_DATE) == F.lit(run_date).cast(T.DateType()))
+    write(ACTIVITY, build_activity(day, history, customers, plans))
     manifest = {
         "snapshot_date": run_date,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
