@@ -5,29 +5,19 @@ A lake root is ``s3://bucket[/prefix]`` on AWS, or a local folder (plain path or
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 from telco360.formats import file_kind
 
 RAW, ARCHIVE, REJECTED, CLEAN, QUARANTINE, STAGING = "raw", "archive", "rejected", "clean", "quarantine", "staging"
+# Job B's carried state: what the next day's snapshot is built from (docs/warehouse.md, "State").
+STATE = "state"
 REPORTS = "_reports"
 UNKNOWN_DATASET = "unknown"
 STAGING_TABLES: tuple[str, ...] = ("customers", "plans", "customer_360", "activity")
 REASON_SUFFIX = ".reason.json"
 MANIFEST_NAME = "manifest.json"
 
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-def parse_run_date(value: str) -> date:
-    """A run date ``YYYY-MM-DD`` (raises ValueError with a clear message otherwise)."""
-    if not _DATE.match(value or ""):
-        raise ValueError(f"run date must be YYYY-MM-DD, got {value!r}")
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"run date {value!r} is not a calendar date") from None
 
 
 def ingest_date_of(event_time: datetime) -> str:
@@ -86,8 +76,17 @@ def staging_path(root: str, table: str, snapshot_date: str | None = None) -> str
     return join(root, sub)
 
 
+def state_path(root: str, name: str, snapshot_date: str | None = None) -> str:
+    sub = f"{STATE}/{name}" + (f"/snapshot_date={snapshot_date}" if snapshot_date else "")
+    return join(root, sub)
+
+
+def manifest_key(snapshot_date: str) -> str:
+    return f"{STAGING}/_manifests/snapshot_date={snapshot_date}/{MANIFEST_NAME}"
+
+
 def manifest_path(root: str, snapshot_date: str) -> str:
-    return join(root, f"{STAGING}/_manifests/snapshot_date={snapshot_date}/{MANIFEST_NAME}")
+    return join(root, manifest_key(snapshot_date))
 
 
 def report_path(root: str, job: str, run_date: str) -> str:

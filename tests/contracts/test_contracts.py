@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from telco360 import zones
+from telco360 import runs, zones
 from telco360.contracts import (
     DATASETS,
     ContractError,
@@ -147,7 +147,7 @@ def test_the_ingest_date_is_the_utc_date_of_arrival() -> None:
 @pytest.mark.parametrize("bad", ["2025-1-01", "2025-02-30", "yesterday", ""])
 def test_a_malformed_run_date_is_refused_clearly(bad: str) -> None:
     with pytest.raises(ValueError, match="run date"):
-        zones.parse_run_date(bad)
+        runs.parse_run_date(bad)
 
 
 def test_the_contract_docs_are_generated_from_the_contracts() -> None:

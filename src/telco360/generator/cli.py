@@ -16,7 +16,7 @@ def _positive(value: str) -> int:
 
 
 def _date(value: str) -> date:
-    from telco360.zones import parse_run_date
+    from telco360.runs import parse_run_date
 
     try:
         return parse_run_date(value)

@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from telco360 import zones
+from telco360 import runs
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -21,7 +21,7 @@ DEMO_DIR = Path("demo-lake")  # relative to where `make demo` runs: the reposito
 def run_date_arg(value: str) -> str:
     """argparse type for a run date: a clear message and exit code 2 for anything but YYYY-MM-DD."""
     try:
-        return zones.parse_run_date(value).isoformat()
+        return runs.parse_run_date(value).isoformat()
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 

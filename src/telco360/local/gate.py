@@ -13,7 +13,7 @@ from pathlib import Path
 
 import orjson
 
-from telco360 import zones
+from telco360 import runs, zones
 from telco360.gate.routing import destination_key, reason_document
 from telco360.gate.verdict import Verdict
 
@@ -131,7 +131,7 @@ def _prune_empty_folders(root: Path) -> None:
 def run_gate(lake: Path, ingest_date: str, on_file: FileCallback | None = None) -> GateSummary:
     """Validate and route every file under ``<lake>/raw/`` with ``ingest_date``. A rejection is an
     outcome; an exception (unreadable file, failed copy) propagates and leaves that file in ``raw/``."""
-    zones.parse_run_date(ingest_date)
+    runs.parse_run_date(ingest_date)
     summary = GateSummary(ingest_date)
     files = raw_files(lake)
     for index, path in enumerate(files, start=1):

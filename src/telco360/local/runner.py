@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from telco360 import zones
+from telco360 import runs, zones
 from telco360.local.gate import run_gate
 from telco360.local.progress import Progress
 
@@ -108,7 +108,7 @@ def run_pipeline(lake: Path, run_date: str, *, from_step: str = VALIDATE,
     """Run the steps from ``from_step`` on, stopping at the first failure. ``spark`` is reused when
     given (tests, the demo's several days); a factory or, by default, a local session is started only
     when a Spark step needs it."""
-    zones.parse_run_date(run_date)
+    runs.parse_run_date(run_date)
     if from_step not in STEPS:
         raise ValueError(f"unknown step {from_step!r}; one of {', '.join(STEPS)}")
     progress = progress or Progress()

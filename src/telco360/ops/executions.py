@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from telco360 import zones
+from telco360 import runs
 
 FROM_STEPS: tuple[str, ...] = ("clean", "stage")  # the state machine's from_step values
 FINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
@@ -22,7 +22,7 @@ YEARS = range(2000, 2100)
 
 
 def _date(value: str) -> date:
-    parsed = zones.parse_run_date(value)
+    parsed = runs.parse_run_date(value)
     if parsed.year not in YEARS:
         raise ValueError(f"run date {value} is outside {YEARS.start}-{YEARS.stop - 1}, which the state machine accepts")
     return parsed

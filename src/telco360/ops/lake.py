@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from telco360 import zones
+from telco360 import runs, zones
 
 # boto3's managed copy switches to multipart above this; copy_object itself stops at 5 GiB.
 _SINGLE_COPY_LIMIT = 5 * 1024**3
@@ -25,7 +25,7 @@ class S3Object:
 
 def archived_files(s3: Any, bucket: str, dataset: str, run_date: str) -> list[S3Object]:
     """The files archived for ``dataset`` on ``run_date`` (what Job A reads for that date)."""
-    prefix = zones.partition(zones.ARCHIVE, dataset, zones.parse_run_date(run_date).isoformat()) + "/"
+    prefix = zones.partition(zones.ARCHIVE, dataset, runs.parse_run_date(run_date).isoformat()) + "/"
     found: list[S3Object] = []
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         found.extend(S3Object(o["Key"], int(o["Size"])) for o in page.get("Contents", []))

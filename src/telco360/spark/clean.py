@@ -20,7 +20,7 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from telco360 import zones
+from telco360 import runs, zones
 from telco360.contracts import DATASETS, Contract, get_contract
 from telco360.formats import file_kind
 from telco360.spark.casting import reason_codes
@@ -163,7 +163,7 @@ def clean_dataset(spark: SparkSession, fs: LakeFS, root: str, dataset: str, run_
 def run_clean(spark: SparkSession, lake_root: str, run_date: str, datasets: Sequence[str] = DATASETS) -> dict:
     """Run Job A for ``run_date`` over ``datasets``; write the run report beside the lake's other
     reports and return it."""
-    zones.parse_run_date(run_date)
+    runs.parse_run_date(run_date)
     root = lake_uri(lake_root)
     fs = LakeFS(spark)
     report = {

@@ -23,7 +23,7 @@ from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from telco360 import zones
+from telco360 import runs, zones
 from telco360.contracts import get_contract
 from telco360.spark.evolution import read_clean
 from telco360.spark.lakefs import LakeFS
@@ -242,7 +242,7 @@ def _write_table(spark: SparkSession, df: DataFrame, path: str, table: str) -> d
 
 def run_stage(spark: SparkSession, lake_root: str, run_date: str) -> dict[str, Any]:
     """Build and write the staging snapshot of ``run_date``; return the manifest written last."""
-    zones.parse_run_date(run_date)
+    runs.parse_run_date(run_date)
     fs = LakeFS(spark)
     manifest_uri = zones.manifest_path(lake_root, run_date)
     # A loader must never find a manifest beside a half-rewritten snapshot: it goes first, comes back last.
