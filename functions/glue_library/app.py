@@ -1,28 +1,35 @@
 """CloudFormation custom resource: publish the shared ``telco360`` package for Glue's ``--extra-py-files``.
 
 SAM uploads a Glue job's ``Command.ScriptLocation`` but nothing uploads ``--extra-py-files``, so this
-function (built with the package and PyYAML beside it) zips them on Create/Update, puts the zip at
-``s3://<bucket>/glue/lib/telco360-<sha256 prefix>.zip`` and returns that URI as the ``S3Uri`` attribute.
-A content-addressed key means an update never overwrites the zip a running job is reading, and a
-rollback to the previous template finds its zip still there: Delete therefore removes nothing (the
-artifacts bucket's lifecycle rule ages old zips out).
+function (built with the package, PyYAML and crhelper beside it) zips the package on Create/Update, puts
+the zip at ``s3://<bucket>/glue/lib/telco360-<sha256 prefix>.zip`` and returns that URI as both the
+physical id and the ``S3Uri`` attribute. ``crhelper`` answers CloudFormation (success, or failure with
+the reason, never silence) and fails the request shortly before the Lambda would time out.
+
+A content-addressed key makes every lifecycle step safe:
+
+- an update that changes the package returns a new physical id, so CloudFormation treats it as a
+  replacement: the old zip stays until the update has succeeded (a rollback finds it untouched), and
+  only then is the old resource deleted;
+- Delete removes every version of its own key and nothing else. That is what lets the rollback of a
+  failed first deploy delete the (versioned) artifacts bucket, and what ages old zips out after a
+  successful update. An update that produces the same zip keeps the same physical id: no Delete.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import json
 import logging
-import urllib.request
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
+from crhelper import CfnResource
 
 LOGGER = logging.getLogger(__name__)
-LOGGER.setLevel(logging.INFO)
 
 CODE_DIR = Path(__file__).resolve().parent
 PACKAGES: tuple[str, ...] = ("telco360", "yaml")
@@ -33,6 +40,12 @@ KEY_PREFIX = "glue/lib/telco360-"
 HASH_CHARS = 16
 # A fixed timestamp keeps the zip (and so its key) identical for identical sources.
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+# The bucket is gone already (deleted by hand, or never created): nothing left to remove.
+_BUCKET_GONE = frozenset({"NoSuchBucket"})
+
+# sleep_on_delete: crhelper waits before answering a Delete so the logs reach CloudWatch before the
+# stack deletes the log group; 30 s is plenty for a few lines and keeps a rollback quick.
+helper = CfnResource(json_logging=True, log_level="INFO", boto_level="ERROR", sleep_on_delete=30)
 
 
 def build_library_zip(code_dir: Path = CODE_DIR, packages: tuple[str, ...] = PACKAGES) -> bytes:
@@ -58,45 +71,62 @@ def publish(bucket: str, body: bytes, s3: Any = None) -> str:
     return f"s3://{bucket}/{key}"
 
 
-def send_response(
-    event: dict[str, Any], context: Any, status: str, data: dict[str, str], physical_id: str, reason: str = ""
-) -> None:
-    """PUT the result to CloudFormation's pre-signed URL (what cfn-response does, without the dependency)."""
-    body = json.dumps(
-        {
-            "Status": status,
-            "Reason": reason or f"see CloudWatch log stream {getattr(context, 'log_stream_name', '?')}",
-            "PhysicalResourceId": physical_id,
-            "StackId": event["StackId"],
-            "RequestId": event["RequestId"],
-            "LogicalResourceId": event["LogicalResourceId"],
-            "Data": data,
-        }
-    ).encode()
-    request = urllib.request.Request(
-        event["ResponseURL"], data=body, method="PUT", headers={"Content-Type": "", "Content-Length": str(len(body))}
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        LOGGER.info("CloudFormation response status %s", response.status)
+def parse_uri(physical_id: str) -> tuple[str, str] | None:
+    """(bucket, key) of a zip this resource published, or None for any other physical id (a Create that
+    failed before publishing gets an id crhelper generated: there is nothing to remove then)."""
+    bucket, _, key = physical_id.removeprefix("s3://").partition("/")
+    if not physical_id.startswith("s3://") or not bucket or not key.startswith(KEY_PREFIX):
+        return None
+    return bucket, key
+
+
+def remove(physical_id: str, s3: Any = None) -> int:
+    """Delete every version and delete marker of the published key; the number removed."""
+    location = parse_uri(physical_id)
+    if location is None:
+        LOGGER.info("nothing published under %s: nothing to remove", physical_id)
+        return 0
+    bucket, key = location
+    client = s3 or boto3.client("s3")
+    removed = 0
+    try:
+        for page in client.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=key):
+            for entry in page.get("Versions", []) + page.get("DeleteMarkers", []):
+                if entry["Key"] == key:  # the prefix also matches a longer key; never touch that one
+                    client.delete_object(Bucket=bucket, Key=key, VersionId=entry["VersionId"])
+                    removed += 1
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") not in _BUCKET_GONE:
+            raise
+        LOGGER.info("bucket %s is already gone", bucket)
+    return removed
 
 
 def handle(event: dict[str, Any], s3: Any = None, code_dir: Path | None = None) -> tuple[str, dict[str, str]]:
-    """(physical id, data) for one request; raises on failure."""
+    """(physical id, data) for one request; raises on failure (crhelper reports it as FAILED)."""
     if event["RequestType"] == "Delete":
-        return event.get("PhysicalResourceId", event["LogicalResourceId"]), {}
+        physical_id = event.get("PhysicalResourceId", "")
+        LOGGER.info("removed %d version(s) of %s", remove(physical_id, s3), physical_id)
+        return physical_id, {}
     bucket = event["ResourceProperties"]["Bucket"]
     uri = publish(bucket, build_library_zip(code_dir or CODE_DIR), s3)
     LOGGER.info("published the Glue library at %s", uri)
     return uri, {"S3Uri": uri}
 
 
+@helper.create
+@helper.update
+def create_or_update(event: dict[str, Any], _context: Any) -> str:
+    physical_id, data = handle(event)
+    helper.Data.update(data)
+    return physical_id
+
+
+@helper.delete
+def delete(event: dict[str, Any], _context: Any) -> str:
+    physical_id, _ = handle(event)
+    return physical_id
+
+
 def lambda_handler(event: dict[str, Any], context: Any) -> None:
-    LOGGER.info("%s request for %s", event.get("RequestType"), event.get("LogicalResourceId"))
-    try:
-        physical_id, data = handle(event)
-    except Exception as error:  # every failure must still answer CloudFormation, or the stack hangs
-        LOGGER.exception("custom resource failed")
-        physical_id = event.get("PhysicalResourceId") or event["LogicalResourceId"]
-        send_response(event, context, "FAILED", {}, physical_id, reason=f"{type(error).__name__}: {error}")
-        return
-    send_response(event, context, "SUCCESS", data, physical_id)
+    helper(event, context)

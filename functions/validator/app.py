@@ -1,9 +1,11 @@
-"""The validation gate as an S3-triggered Lambda (contract.md §3).
+"""The validation gate as an S3-triggered Lambda (docs/spec.md §3).
 
 For each object created under ``raw/``: stream it through ``telco360.gate.validate_stream`` (never read
-whole), move it to ``archive/`` or ``rejected/`` (copy, confirm, then delete, see ``router``), and for a
-rejection write ``<file>.reason.json`` beside it and send one SNS alert. Alerts, reason files and logs
-name the problem (reason code, message, line), never a record value: raw files hold customer PII.
+whole), move it to ``archive/`` or ``rejected/`` (copy, confirm, then delete: ``telco360.storage.s3``
+through ``router``), and for a rejection write ``<file>.reason.json`` beside it and send one SNS
+alert. Each record of an event is settled on its own; a folder marker (a key ending in ``/``) is
+skipped. Alerts, reason files and logs name the problem (reason code, message, line), never a record
+value: raw files hold customer PII.
 
 Whatever happens while validating (an unexpected error, a run about to time out) still ends with the
 file in ``rejected/`` and an alert. When even that fails the error is raised, so the asynchronous
@@ -110,10 +112,19 @@ def process_record(record: S3EventRecord, context: LambdaContext) -> dict[str, A
             logger.info("ignored: only objects under raw/ are validated")
             metrics.add_metric(name="ObjectsIgnored", unit=MetricUnit.Count, value=1)
             return summary(key, "ignored")
+        if key.endswith("/"):
+            # A console "Create folder" writes an empty object named like a folder: nobody's data file,
+            # so it is neither archived nor rejected (no alert), and is left where it is.
+            logger.info("skipped: a folder marker, not a file")
+            metrics.add_metric(name="FolderMarkersSkipped", unit=MetricUnit.Count, value=1)
+            return summary(key, "skipped")
         event_time = datetime.fromisoformat(record.event_time)
         sequencer = record.s3.get_object.get("sequencer") or ""
+        # In a versioned bucket the event names the version it announces: that one is validated and
+        # moved, even if a newer upload of the same key has arrived since (it has its own event).
+        version_id = record.s3.get_object.version_id or None
         try:
-            source, body = router.open_source(s3, bucket, key, sequencer)
+            source, body = router.open_source(s3, bucket, key, sequencer, version_id)
         except router.SourceGone:
             logger.info("source already gone: a redelivered event, nothing to do")
             metrics.add_metric(name="SourceAlreadyGone", unit=MetricUnit.Count, value=1)

@@ -1,16 +1,34 @@
-"""The real pipeline ASL, run by moto's Step Functions interpreter against moto's Glue and SNS."""
+"""The real pipeline ASL, run by moto's Step Functions interpreter against moto's Glue, S3, DynamoDB,
+EventBridge and SNS (tests/infra/sfn_harness.py scripts what the Glue jobs do)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
+import boto3
 import pytest
-from sfn_harness import CLEAN_JOB, LAKE_ROOT, STAGE_JOB, GlueScript, Pipeline, fixture_input, pipeline
+from moto_support import MOTO_CONFIG, load_template
+from sfn_harness import (
+    CLEAN_JOB,
+    EVENTS,
+    LAKE_ROOT,
+    REGION,
+    STAGE_JOB,
+    GlueScript,
+    Outcome,
+    Pipeline,
+    fixture_input,
+    pipeline,
+)
+
+from telco360 import runs
 
 RunPipeline = Callable[..., AbstractContextManager[Pipeline]]
+D = "2025-01-15"
 
 
 @pytest.fixture
@@ -21,188 +39,377 @@ def glue_pipeline(monkeypatch: pytest.MonkeyPatch) -> Iterator[RunPipeline]:
     yield start
 
 
-def started(runs: list[tuple[str, dict[str, str]]]) -> list[tuple[str, str]]:
-    """(job, run date) of every Glue run, in start order."""
-    return [("clean" if job == CLEAN_JOB else "stage", args["--run_date"]) for job, args in runs]
+def started(outcome: Outcome) -> list[tuple[str, str, str]]:
+    """(job, --run_date, --through) of every Glue run, in start order."""
+    return [("clean" if job == CLEAN_JOB else "stage", args["--run_date"], args["--through"])
+            for job, args in outcome.runs]
 
 
-def test_rerun_runs_clean_then_stage_with_run_date_and_lake_root(glue_pipeline: RunPipeline) -> None:
+def event_dates(outcome: Outcome) -> list[str]:
+    return [e["detail"]["snapshot_date"] for e in outcome.events]
+
+
+# --- the happy paths ---------------------------------------------------------------------------------
+def test_rerun_runs_clean_then_stage_and_publishes_the_snapshot(glue_pipeline: RunPipeline) -> None:
     # GIVEN a rerun request for one date (the reference fixture)
     with glue_pipeline() as machine:
         # WHEN it runs
         outcome = machine.run(fixture_input("sfn_rerun.json"))
-    # THEN job A then job B ran for that date against the lake, and no alert was sent
-    assert outcome.status == "SUCCEEDED"
-    assert started(outcome.runs) == [("clean", "2025-01-15"), ("stage", "2025-01-15")]
-    assert all(args["--lake_root"] == LAKE_ROOT for _, args in outcome.runs)
-    assert outcome.alerts == []
+    # THEN job A then job B ran once each for that date, with the arguments the jobs read
+    assert outcome.status == "SUCCEEDED", outcome.cause
+    assert started(outcome) == [("clean", D, D), ("stage", D, D)]
+    clean_args, stage_args = (args for _, args in outcome.runs)
+    assert set(clean_args) == {"--run_date", "--through", "--lake_root"}
+    assert clean_args["--lake_root"] == stage_args["--lake_root"] == LAKE_ROOT
+    execution_name = outcome.arn.rsplit(":", 1)[-1]
+    assert stage_args["--report_key"] == f"_reports/executions/{execution_name}/stage.json"
+    # AND the output carries both Glue runs and the dates Job B rebuilt
     assert outcome.output is not None
-    assert outcome.output["stage"]["JobRunState"] == "SUCCEEDED"
-    assert set(outcome.output["clean"]) == {"JobName", "JobRunId", "JobRunState", "ExecutionTime"}
-
-
-def test_failed_clean_job_stops_before_stage_with_one_alert(glue_pipeline: RunPipeline) -> None:
-    # GIVEN job A fails
-    with glue_pipeline(GlueScript(outcomes={CLEAN_JOB: ["FAILED"]})) as machine:
-        # WHEN a date is rerun
-        outcome = machine.run({"run_date": "2025-01-15"})
-        failed_run_ids = machine.job_run_ids(CLEAN_JOB)
-    # THEN job B never started, one alert names the step, date, error and the Glue run, and the run FAILED
-    assert outcome.status == "FAILED"
-    assert outcome.error == "PipelineFailed"
-    assert started(outcome.runs) == [("clean", "2025-01-15")]
-    assert len(outcome.alerts) == 1
-    alert = outcome.alerts[0]
-    assert (alert["step"], alert["run_date"], alert["error"]) == ("clean", "2025-01-15", "States.TaskFailed")
-    assert failed_run_ids[0] in alert["cause"]
-    assert "clean" in alert["subject"] and "2025-01-15" in alert["subject"]
-    assert outcome.cause is not None and "clean job failed for run date 2025-01-15" in outcome.cause
-
-
-def test_failed_stage_job_alerts_once_naming_stage(glue_pipeline: RunPipeline) -> None:
-    # GIVEN job B fails
-    with glue_pipeline(GlueScript(outcomes={STAGE_JOB: ["FAILED"]})) as machine:
-        outcome = machine.run({"run_date": "2025-01-15"})
-    # THEN both ran once, the execution FAILED and the single alert blames stage
-    assert outcome.status == "FAILED"
-    assert started(outcome.runs) == [("clean", "2025-01-15"), ("stage", "2025-01-15")]
-    assert [(a["step"], a["run_date"]) for a in outcome.alerts] == [("stage", "2025-01-15")]
-
-
-def test_transient_glue_error_is_retried_then_succeeds(glue_pipeline: RunPipeline) -> None:
-    # GIVEN job A's first two StartJobRun calls hit ConcurrentRunsExceededException
-    with glue_pipeline(GlueScript(start_errors={CLEAN_JOB: 2})) as machine:
-        outcome = machine.run({"run_date": "2025-01-15"})
-    # THEN the retries got it started once and the pipeline succeeded without an alert
-    assert outcome.status == "SUCCEEDED"
-    assert started(outcome.runs) == [("clean", "2025-01-15"), ("stage", "2025-01-15")]
+    assert outcome.output["clean"]["JobRunState"] == outcome.output["stage"]["JobRunState"] == "SUCCEEDED"
+    assert outcome.output["stage_report"]["report"]["rebuilt_dates"] == [D]
+    # AND one snapshot.ready event tells the warehouse where the manifest is; no alert; the lock is free
+    assert len(outcome.events) == 1
+    event = outcome.events[0]
+    assert (event["source"], event["detail-type"]) == ("telco360.test", "telco360.snapshot.ready")
+    assert event["detail"] == {
+        "snapshot_date": D, "tables": {"customers": 10, "plans": 11, "customer_360": 12, "activity": 13},
+        "manifest_key": f"staging/_manifests/snapshot_date={D}/manifest.json", "lake_root": LAKE_ROOT,
+        "build": "incremental", "execution": outcome.arn,
+    }
+    assert outcome.arn in event["resources"]
     assert outcome.alerts == []
+    assert outcome.lock is None
 
 
-def test_transient_errors_past_the_retry_budget_fail_with_one_alert(glue_pipeline: RunPipeline) -> None:
-    # GIVEN job A cannot be started at all (more errors than the 4 retries)
-    with glue_pipeline(GlueScript(start_errors={CLEAN_JOB: 10})) as machine:
-        outcome = machine.run({"run_date": "2025-01-15"})
-    # THEN after 1 + 4 attempts the pipeline fails with an alert carrying the Glue error
-    assert outcome.status == "FAILED"
-    assert outcome.runs == []
-    assert [a["error"] for a in outcome.alerts] == ["Glue.ConcurrentRunsExceededException"]
-
-
-def test_failed_job_run_is_not_retried(glue_pipeline: RunPipeline) -> None:
-    # GIVEN job A fails once and would succeed on a second run
-    with glue_pipeline(GlueScript(outcomes={CLEAN_JOB: ["FAILED", "SUCCEEDED"]})) as machine:
-        outcome = machine.run({"run_date": "2025-01-15"})
-    # THEN a real job failure is not retried blindly: one run only
-    assert outcome.status == "FAILED"
-    assert started(outcome.runs) == [("clean", "2025-01-15")]
+def test_rerun_rolls_later_snapshots_forward_and_announces_each(glue_pipeline: RunPipeline) -> None:
+    # GIVEN snapshots already exist for D+1 .. D+3
+    later = ["2025-01-16", "2025-01-17", "2025-01-18"]
+    with glue_pipeline(GlueScript(snapshots=set(later))) as machine:
+        # WHEN D is rerun
+        outcome = machine.run({"run_date": D})
+    # THEN Job B ran once (it rolls forward by itself) and the output and events list every rebuilt date in order
+    assert outcome.status == "SUCCEEDED"
+    assert started(outcome) == [("clean", D, D), ("stage", D, D)]
+    assert outcome.output is not None
+    assert outcome.output["stage_report"]["report"]["rebuilt_dates"] == [D, *later]
+    assert event_dates(outcome) == [D, *later]
 
 
 def test_rerun_from_stage_never_starts_clean(glue_pipeline: RunPipeline) -> None:
     with glue_pipeline() as machine:
         outcome = machine.run(fixture_input("sfn_rerun_stage.json"))
     assert outcome.status == "SUCCEEDED"
-    assert started(outcome.runs) == [("stage", "2025-01-15")]
+    assert started(outcome) == [("stage", D, D)]
+    assert event_dates(outcome) == [D]
 
 
-def test_backfill_runs_each_date_in_order_across_a_month_end(glue_pipeline: RunPipeline) -> None:
+def test_backfill_is_one_run_of_each_job_over_the_range(glue_pipeline: RunPipeline) -> None:
+    # GIVEN a backfill across a month end
     with glue_pipeline() as machine:
         outcome = machine.run(fixture_input("sfn_backfill.json"))
+    # THEN job A covers the range in one run, then job B, and every date's snapshot is announced in order
     assert outcome.status == "SUCCEEDED"
-    dates = ["2025-01-30", "2025-01-31", "2025-02-01", "2025-02-02"]
-    assert started(outcome.runs) == [(step, d) for d in dates for step in ("clean", "stage")]
+    assert started(outcome) == [("clean", "2025-01-30", "2025-02-02"), ("stage", "2025-01-30", "2025-02-02")]
+    assert event_dates(outcome) == ["2025-01-30", "2025-01-31", "2025-02-01", "2025-02-02"]
 
 
-def test_backfill_from_stage_runs_only_stage_for_each_date(glue_pipeline: RunPipeline) -> None:
+def test_backfill_from_stage_runs_only_stage(glue_pipeline: RunPipeline) -> None:
     with glue_pipeline() as machine:
         outcome = machine.run(fixture_input("sfn_backfill_stage.json"))
     assert outcome.status == "SUCCEEDED"
-    assert started(outcome.runs) == [("stage", d) for d in ("2025-01-30", "2025-01-31", "2025-02-01", "2025-02-02")]
-
-
-def test_backfill_crosses_leap_day_and_year_end(glue_pipeline: RunPipeline) -> None:
-    with glue_pipeline() as machine:
-        leap = machine.run({"from_date": "2024-02-28", "to_date": "2024-03-01", "from_step": "stage"})
-        year_end = machine.run({"from_date": "2023-12-31", "to_date": "2024-01-01", "from_step": "stage"})
-    assert leap.status == year_end.status == "SUCCEEDED"
-    assert [d for _, d in started(year_end.runs)] == [
-        "2024-02-28",
-        "2024-02-29",
-        "2024-03-01",
-        "2023-12-31",
-        "2024-01-01",
-    ]
-
-
-def test_backfill_stops_at_the_first_failed_date(glue_pipeline: RunPipeline) -> None:
-    # GIVEN job A succeeds for the first date and fails for the second
-    with glue_pipeline(GlueScript(outcomes={CLEAN_JOB: ["SUCCEEDED", "FAILED"]})) as machine:
-        outcome = machine.run(fixture_input("sfn_backfill.json"))
-    # THEN nothing runs after the failure and one alert names the failed date
-    assert outcome.status == "FAILED"
-    assert started(outcome.runs) == [("clean", "2025-01-30"), ("stage", "2025-01-30"), ("clean", "2025-01-31")]
-    assert [(a["step"], a["run_date"]) for a in outcome.alerts] == [("clean", "2025-01-31")]
+    assert started(outcome) == [("stage", "2025-01-30", "2025-02-02")]
+    assert len(outcome.events) == 4
 
 
 @pytest.mark.parametrize(
     ("start", "expected"),
     [
         (datetime(2025, 1, 16, 2, 0, 5, tzinfo=UTC), "2025-01-15"),
-        (datetime(2025, 5, 1, 2, 0, tzinfo=UTC), "2025-04-30"),
         (datetime(2024, 3, 1, 2, 0, tzinfo=UTC), "2024-02-29"),
-        (datetime(2025, 3, 1, 2, 0, tzinfo=UTC), "2025-02-28"),
         (datetime(2025, 1, 1, 0, 30, tzinfo=UTC), "2024-12-31"),
+        (datetime(1999, 1, 1, 0, 30, tzinfo=UTC), "1998-12-31"),
     ],
 )
-def test_scheduled_run_processes_the_previous_utc_day(
+def test_empty_input_runs_the_day_before_the_execution_start(
     glue_pipeline: RunPipeline, start: datetime, expected: str
 ) -> None:
-    # GIVEN the schedule's empty input and an execution started at `start`
+    # GIVEN the empty input (sfn_scheduled.json) and an execution started at `start`
     with glue_pipeline(GlueScript(start_time=start)) as machine:
         outcome = machine.run(fixture_input("sfn_scheduled.json"))
-    # THEN both jobs ran for the day before
+    # THEN both jobs get the start time itself, which telco360.runs turns into the day before
     assert outcome.status == "SUCCEEDED"
-    assert started(outcome.runs) == [("clean", expected), ("stage", expected)]
+    instant = start.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    assert started(outcome) == [("clean", instant, instant), ("stage", instant, instant)]
+    assert runs.resolve_run_date(instant).isoformat() == expected
+    assert event_dates(outcome) == [expected]
 
 
-def test_scheduled_run_with_the_real_start_time(glue_pipeline: RunPipeline) -> None:
+def test_the_schedules_time_decides_the_day_not_the_start(glue_pipeline: RunPipeline) -> None:
+    # GIVEN the schedule's input, delivered late (a Scheduler retry starts the execution the next day)
+    scheduled = "2025-03-01T02:00:00Z"
+    with glue_pipeline(GlueScript(start_time=datetime(2025, 3, 2, 9, 0, tzinfo=UTC))) as machine:
+        outcome = machine.run({"scheduled_time": scheduled})
+    # THEN the jobs process the day before the scheduled time
+    assert outcome.status == "SUCCEEDED"
+    assert started(outcome) == [("clean", scheduled, scheduled), ("stage", scheduled, scheduled)]
+    assert event_dates(outcome) == ["2025-02-28"]
+
+
+def test_template_schedule_sends_its_scheduled_time() -> None:
+    # The input the machine reads as the schedule's must be what the template's schedule sends.
+    events = load_template()["Resources"]["PipelineStateMachine"]["Properties"]["Events"]
+    schedules = [e["Properties"] for e in events.values() if e["Type"] == "ScheduleV2"]
+    assert [json.loads(s["Input"]) for s in schedules] == [{"scheduled_time": "<aws.scheduler.scheduled-time>"}]
+
+
+# --- failures: fail fast, one alert, the lock released, no snapshot event -------------------------------
+def test_failed_clean_job_stops_before_stage_with_one_alert(glue_pipeline: RunPipeline) -> None:
+    # GIVEN job A fails
+    with glue_pipeline(GlueScript(outcomes={CLEAN_JOB: ["FAILED"]})) as machine:
+        # WHEN a date is rerun
+        outcome = machine.run({"run_date": D})
+        failed_run_ids = machine.job_run_ids(CLEAN_JOB)
+    # THEN job B never started, one alert names the step, date, error and the Glue run, and the run FAILED
+    assert outcome.status == "FAILED"
+    assert outcome.error == "PipelineFailed"
+    assert started(outcome) == [("clean", D, D)]
+    assert len(outcome.alerts) == 1
+    alert = outcome.alerts[0]
+    assert (alert["step"], alert["run_date"], alert["through"], alert["error"]) == ("clean", D, D, "States.TaskFailed")
+    assert failed_run_ids[0] in alert["cause"]
+    assert alert["execution"] == outcome.arn and alert["request"] == {"run_date": D}
+    assert "clean" in alert["subject"] and D in alert["subject"]
+    assert outcome.cause is not None and f"clean job failed for run_date {D} through {D}" in outcome.cause
+    # AND the lock is released and no snapshot was announced
+    assert outcome.lock is None
+    assert outcome.events == []
+
+
+def test_failed_stage_job_alerts_once_naming_stage_and_announces_nothing(glue_pipeline: RunPipeline) -> None:
+    with glue_pipeline(GlueScript(outcomes={STAGE_JOB: ["FAILED"]})) as machine:
+        outcome = machine.run({"run_date": D})
+    assert outcome.status == "FAILED"
+    assert started(outcome) == [("clean", D, D), ("stage", D, D)]
+    assert [(a["step"], a["run_date"]) for a in outcome.alerts] == [("stage", D)]
+    assert outcome.events == []
+    assert outcome.lock is None
+
+
+def test_a_stage_job_without_its_report_fails_with_one_alert(glue_pipeline: RunPipeline) -> None:
+    # GIVEN a Job B that succeeds but writes no run report (e.g. an older script is deployed)
+    with glue_pipeline(GlueScript(write_report=False)) as machine:
+        outcome = machine.run({"run_date": D})
+    # THEN the run fails naming the publish step (the snapshots are built, the warehouse was not told)
+    assert outcome.status == "FAILED"
+    assert [a["step"] for a in outcome.alerts] == ["publish"]
+    assert "NoSuchKey" in outcome.alerts[0]["error"] + outcome.alerts[0]["cause"]
+    assert outcome.events == []
+    assert outcome.lock is None
+
+
+def test_transient_glue_error_is_retried_then_succeeds(glue_pipeline: RunPipeline) -> None:
+    # GIVEN job A's first two StartJobRun calls hit ConcurrentRunsExceededException
+    with glue_pipeline(GlueScript(start_errors={CLEAN_JOB: 2})) as machine:
+        outcome = machine.run({"run_date": D})
+    # THEN the retries got it started once and the pipeline succeeded without an alert
+    assert outcome.status == "SUCCEEDED"
+    assert started(outcome) == [("clean", D, D), ("stage", D, D)]
+    assert outcome.alerts == []
+
+
+def test_transient_errors_past_the_retry_budget_fail_with_one_alert(glue_pipeline: RunPipeline) -> None:
+    # GIVEN job A cannot be started at all (more errors than the 4 retries)
+    with glue_pipeline(GlueScript(start_errors={CLEAN_JOB: 10})) as machine:
+        outcome = machine.run({"run_date": D})
+    # THEN after 1 + 4 attempts the pipeline fails with an alert carrying the Glue error
+    assert outcome.status == "FAILED"
+    assert outcome.runs == []
+    assert [a["error"] for a in outcome.alerts] == ["Glue.ConcurrentRunsExceededException"]
+    assert outcome.lock is None
+
+
+def test_failed_job_run_is_not_retried(glue_pipeline: RunPipeline) -> None:
+    # GIVEN job A fails once and would succeed on a second run
+    with glue_pipeline(GlueScript(outcomes={CLEAN_JOB: ["FAILED", "SUCCEEDED"]})) as machine:
+        outcome = machine.run({"run_date": D})
+    # THEN a real job failure is not retried blindly: one run only
+    assert outcome.status == "FAILED"
+    assert started(outcome) == [("clean", D, D)]
+
+
+def test_an_impossible_date_fails_in_job_a_with_one_alert(glue_pipeline: RunPipeline) -> None:
+    # GIVEN the invalid-date fixture (2025-02-30): the jobs refuse it (telco360.runs), the ASL does not parse dates
     with glue_pipeline() as machine:
-        outcome = machine.run({})
-    day_before = (outcome.start_date.astimezone(UTC) - timedelta(days=1)).date().isoformat()
-    assert outcome.status == "SUCCEEDED"
-    assert started(outcome.runs) == [("clean", day_before), ("stage", day_before)]
+        outcome = machine.run(fixture_input("sfn_invalid_date.json"))
+    # THEN job A's run fails, job B never runs, one alert names the date, the lock is free again
+    assert outcome.status == "FAILED"
+    assert started(outcome) == [("clean", "2025-02-30", "2025-02-30")]
+    assert [(a["step"], a["run_date"]) for a in outcome.alerts] == [("clean", "2025-02-30")]
+    assert outcome.lock is None and outcome.events == []
 
 
 @pytest.mark.parametrize(
-    ("payload", "cause_part"),
+    "payload",
     [
-        (fixture_input("sfn_invalid_date.json"), "2025-02-30"),
-        ({"run_date": "2025-1-15"}, "2025-1-15"),
-        ({"run_date": "2025/01/15"}, "2025/01/15"),
-        ({"run_date": "2025-01-15-01"}, "2025-01-15-01"),
-        ({"run_date": "2025--01-15"}, "2025--01-15"),
-        ({"run_date": "2025-13-01"}, "2025-13-01"),
-        ({"run_date": "2025-00-10"}, "2025-00-10"),
-        ({"run_date": "2023-02-29"}, "2023-02-29"),
-        ({"run_date": "1999-12-31"}, "1999-12-31"),
-        ({"run_date": 20250115}, "20250115"),
-        ({"run_date": ""}, "dates must be"),
-        ({"run_date": "2025-01-15", "from_step": "load"}, "from_step"),
-        ({"run_date": "2025-01-15", "from_step": 1}, "from_step"),
-        ({"from_date": "2025-02-02", "to_date": "2025-01-30"}, "after to_date"),
-        ({"from_date": "2025-01-30"}, "both from_date and to_date"),
-        ({"run_date": "2025-01-15", "from_date": "2025-01-15", "to_date": "2025-01-16"}, "not both"),
-        ({"from_step": "stage"}, "unknown input"),
-        ({"rundate": "2025-01-15"}, "unknown input"),
+        {"run_date": D, "from_date": D, "to_date": "2025-01-16"},
+        {"from_date": "2025-01-30"},
+        {"to_date": "2025-01-30"},
+        {"run_date": D, "from_step": "load"},
+        {"run_date": D, "from_step": 1},
+        {"run_date": 20250115},
+        {"from_date": "2025-01-30", "to_date": 20250131},
+        {"from_step": "stage"},
+        {"rundate": D},
+        {"scheduled_time": "2025-01-16T02:00:00Z", "from_step": "stage"},
+        {"scheduled_time": "2025-01-16T02:00:00Z", "run_date": D},
     ],
 )
-def test_bad_input_fails_at_once_and_runs_no_job(
-    glue_pipeline: RunPipeline, payload: dict[str, Any], cause_part: str
+def test_a_malformed_request_fails_at_once_without_lock_job_or_alert(
+    glue_pipeline: RunPipeline, payload: dict[str, Any]
 ) -> None:
+    # GIVEN a request of a shape the machine does not know (the CLI never sends one)
     with glue_pipeline() as machine:
         outcome = machine.run(payload)
+    # THEN it is refused before the lock: the caller gets the accepted shapes, nothing ran
     assert outcome.status == "FAILED"
     assert outcome.error == "InvalidInput"
-    assert outcome.cause is not None and cause_part in outcome.cause
-    assert outcome.runs == []
-    assert outcome.alerts == []
+    assert outcome.cause is not None and '{"run_date": D}' in outcome.cause
+    assert outcome.runs == [] and outcome.alerts == [] and outcome.lock is None
+
+
+@pytest.mark.parametrize("fixture", sorted(p.name for p in EVENTS.glob("sfn_*.json")))
+def test_every_fixture_input_reaches_the_jobs(glue_pipeline: RunPipeline, fixture: str) -> None:
+    # GIVEN each input a user may pass to `aws stepfunctions start-execution`
+    with glue_pipeline() as machine:
+        outcome = machine.run(fixture_input(fixture))
+    # THEN each gets past the shape check to the jobs (only the impossible date fails, in job A)
+    assert outcome.error != "InvalidInput"
+    assert outcome.runs
+    assert outcome.status == ("FAILED" if fixture == "sfn_invalid_date.json" else "SUCCEEDED")
+    assert outcome.lock is None
+
+
+# --- the lock -----------------------------------------------------------------------------------------
+def test_a_second_execution_fails_clearly_while_the_first_holds_the_lock(glue_pipeline: RunPipeline) -> None:
+    # GIVEN a first execution for D whose job A is still running
+    with glue_pipeline(GlueScript(hold={CLEAN_JOB})) as machine:
+        first = machine.start({"run_date": D})
+        machine.wait_for_runs(1)
+        # WHEN a second execution for D starts and its waits for the lock run out
+        second = machine.wait(machine.start({"run_date": D}))
+        lock_meanwhile = machine.lock()
+        # AND the first one then finishes
+        machine.release_held()
+        first_outcome = machine.wait(first)
+    # THEN the second started no Glue run, failed naming the holder, and sent one alert
+    assert second.status == "FAILED"
+    assert second.runs == [(CLEAN_JOB, {"--run_date": D, "--through": D, "--lake_root": LAKE_ROOT})]
+    assert second.cause == f"another execution holds the pipeline lock: {first}"
+    assert [(a["step"], a["error"]) for a in second.alerts] == [("lock", "PipelineLocked")]
+    # AND the first kept its lock meanwhile, finished normally and released it
+    assert lock_meanwhile is not None and lock_meanwhile["owner"] == first
+    assert lock_meanwhile["run_date"] == D
+    assert first_outcome.status == "SUCCEEDED"
+    assert started(first_outcome) == [("clean", D, D), ("stage", D, D)]
+    assert first_outcome.lock is None
+
+
+def test_a_second_execution_waits_for_the_first_and_their_glue_runs_never_overlap(
+    glue_pipeline: RunPipeline,
+) -> None:
+    seen_while_waiting: list[int] = []
+    script = GlueScript(hold={CLEAN_JOB})
+    with glue_pipeline(script) as machine:
+        first = machine.start({"run_date": D})
+        machine.wait_for_runs(1)
+
+        def first_finishes_while_second_waits(_seconds: float) -> None:
+            # The second execution's first wait for the lock: the first one's job A is still running.
+            if not seen_while_waiting:
+                seen_while_waiting.append(len(machine.runs()))
+                machine.release_held()
+                machine.wait(first)
+
+        script.on_retry_wait = first_finishes_while_second_waits
+        # WHEN a second execution for D starts while the first holds the lock
+        second = machine.wait(machine.start({"run_date": D}))
+        first_outcome = machine.wait(first)
+        clean_starts = sorted(r["StartedOn"] for r in machine.glue.get_job_runs(JobName=CLEAN_JOB)["JobRuns"])
+    # THEN it waited: while it waited only the first's job A had started, then it ran after the first ended
+    assert seen_while_waiting == [1]
+    assert first_outcome.status == second.status == "SUCCEEDED"
+    assert started(second) == [("clean", D, D), ("stage", D, D)] * 2
+    first_stage_key = second.runs[1][1]["--report_key"]
+    assert first.rsplit(":", 1)[-1] in first_stage_key  # the first two runs are the first execution's
+    assert clean_starts[-1] >= first_outcome.stop_date
+    assert second.lock is None
+
+
+def test_the_release_machine_frees_a_lock_left_by_an_ended_execution(glue_pipeline: RunPipeline) -> None:
+    dead = "arn:aws:states:eu-west-1:123456789012:execution:telco360-test-pipeline:timed-out"
+    with glue_pipeline() as machine:
+        # GIVEN an execution that timed out holding the lock (no Catch ran)
+        machine.take_lock(dead)
+        # WHEN its status-change event reaches the release machine
+        released = machine.release_lock_of_ended(dead, "TIMED_OUT")
+        # THEN the lock is free and the next execution runs at once
+        after_release = machine.lock()
+        outcome = machine.run({"run_date": D})
+    assert released.status == "SUCCEEDED"
+    assert after_release is None
+    assert outcome.status == "SUCCEEDED" and outcome.alerts == []
+
+
+def test_the_release_machine_never_frees_another_executions_lock(glue_pipeline: RunPipeline) -> None:
+    holder = "arn:aws:states:eu-west-1:123456789012:execution:telco360-test-pipeline:running"
+    ended = "arn:aws:states:eu-west-1:123456789012:execution:telco360-test-pipeline:ended-earlier"
+    with glue_pipeline() as machine:
+        # GIVEN the lock belongs to a running execution, and an earlier one (which had released it) ends
+        machine.take_lock(holder)
+        released = machine.release_lock_of_ended(ended, "ABORTED")
+        after_other_end = machine.lock()
+        # AND an end event with no lock at all
+        machine.dynamodb.delete_item(TableName="telco360-test-pipeline-lock", Key={"lock_id": {"S": "pipeline"}})
+        nothing_held = machine.release_lock_of_ended(ended, "SUCCEEDED")
+    # THEN the holder keeps it, and both end events are handled without error
+    assert released.status == nothing_held.status == "SUCCEEDED"
+    assert after_other_end is not None and after_other_end["owner"] == holder
+
+
+def test_the_release_rule_matches_every_end_of_the_pipeline_only() -> None:
+    # GIVEN the template's EventBridge rule that starts the release machine
+    template = load_template()
+    release = template["Resources"]["ReleaseLockStateMachine"]["Properties"]
+    rules = [e["Properties"]["Pattern"] for e in release["Events"].values() if e["Type"] == "EventBridgeRule"]
+    assert len(rules) == 1
+    pipeline_arn = "arn:aws:states:eu-west-1:123456789012:stateMachine:telco360-dev-pipeline"
+    pattern = json.dumps(rules[0]).replace('{"Ref": "PipelineStateMachine"}', json.dumps(pipeline_arn))
+
+    def event(status: str, machine_arn: str = pipeline_arn) -> dict[str, Any]:
+        # PutEvents cannot use the reserved aws.* sources; moto does not check, which lets the real
+        # pattern be tried against the event Step Functions sends.
+        return {"Source": "aws.states", "DetailType": "Step Functions Execution Status Change", "Detail": json.dumps(
+            {"status": status, "stateMachineArn": machine_arn, "executionArn": f"{machine_arn}:x"})}
+
+    from moto import mock_aws
+
+    with mock_aws(config=MOTO_CONFIG):
+        # WHEN each candidate event is put on the bus with that rule in place (moto matches it)
+        events, sqs = boto3.client("events", region_name=REGION), boto3.client("sqs", region_name=REGION)
+        queue = sqs.create_queue(QueueName="release-lock")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_rule(Name="release-lock", EventPattern=pattern)
+        events.put_targets(Rule="release-lock", Targets=[{"Id": "release", "Arn": queue_arn}])
+
+        def matches(candidate: dict[str, Any]) -> bool:
+            events.put_events(Entries=[candidate])
+            messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+            for m in messages:
+                sqs.delete_message(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"])
+            return bool(messages)
+
+        # THEN every end of the pipeline matches (a Catch never runs on TIMED_OUT or ABORTED) ...
+        assert all(matches(event(s)) for s in ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"))
+        # ... but not a start, nor another state machine's end
+        assert not matches(event("RUNNING"))
+        assert not matches(event("FAILED", pipeline_arn.replace("pipeline", "other")))

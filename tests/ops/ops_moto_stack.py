@@ -9,9 +9,11 @@ DEVELOPERS.md says: the Glue ``.sync`` pattern and the retrier's real sleeps.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import time
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,7 +23,10 @@ from typing import Any
 import boto3
 from moto import mock_aws
 from moto.moto_api import state_manager
-from moto_support import load_template, patch_step_functions
+from moto_support import MOTO_CONFIG, load_template, patch_step_functions
+
+from telco360 import runs
+from telco360.reports import SnapshotReport, StageReport
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "template.yaml"
@@ -30,6 +35,8 @@ REGION = "eu-west-1"
 ACCOUNT = "123456789012"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/telco360-test"
 STATE_MACHINE_TYPES = ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine")
+PIPELINE = "PipelineStateMachine"
+LAMBDA_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
 
 
 class Unresolvable(Exception):
@@ -90,6 +97,7 @@ class Deployed:
     clean_job: str
     stage_job: str
     outputs: dict[str, str]
+    state_machine_arns: list[str] = field(default_factory=list)  # the pipeline's and the release-lock's
 
     def job_runs(self) -> list[tuple[str, dict[str, str]]]:
         """(job name, arguments) of every Glue run, in start order."""
@@ -103,10 +111,10 @@ def _resources(template: dict[str, Any], kind: str) -> list[str]:
     return [name for name, r in template["Resources"].items() if r["Type"] == kind]
 
 
-def _state_machine(template: dict[str, Any]) -> dict[str, Any]:
-    machines = [r for r in template["Resources"].values() if r["Type"] in STATE_MACHINE_TYPES]
-    assert len(machines) == 1, "the template defines exactly one state machine"
-    return machines[0]["Properties"]
+def _state_machines(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    machines = {n: r["Properties"] for n, r in template["Resources"].items() if r["Type"] in STATE_MACHINE_TYPES}
+    assert PIPELINE in machines, f"the template defines the {PIPELINE} state machine"
+    return machines
 
 
 def _job_for(template: dict[str, Any], substitutions: dict[str, Any], marker: str) -> str:
@@ -144,22 +152,26 @@ def deploy(stack_name: str) -> Deployed:
         glue.create_job(Name=job, Role=ROLE_ARN, Command={"Name": "glueetl", "ScriptLocation": "s3://a/b.py"},
                         ExecutionProperty={"MaxConcurrentRuns": 1}, GlueVersion="5.1")
         resolver.refs[logical] = job
+    _create_tables_queues_and_functions(template, stack_name, resolver)
 
-    machine = _state_machine(template)
-    raw = machine.get("DefinitionSubstitutions", {})
-    substitutions = {key: str(resolver.resolve(value)) for key, value in raw.items()}
-    definition = ASL.read_text(encoding="utf-8")
-    for key, value in substitutions.items():
-        definition = definition.replace("${" + key + "}", value)
-    assert "${" not in definition.replace("{{}}", ""), "every ${...} of the ASL has a substitution"
+    machines = _state_machines(template)
+    raw = machines[PIPELINE].get("DefinitionSubstitutions", {})
     sfn = boto3.client("stepfunctions", region_name=REGION)
-    machine_arn = sfn.create_state_machine(name=f"{stack_name}-pipeline", definition=definition,
-                                           roleArn=ROLE_ARN)["stateMachineArn"]
-    for logical, r in template["Resources"].items():
-        if r["Type"] in STATE_MACHINE_TYPES:
-            resolver.refs[logical] = machine_arn
-            resolver.attrs[(logical, "Arn")] = machine_arn
-            resolver.attrs[(logical, "Name")] = machine_arn.rsplit(":", 1)[-1]
+    arns = {}
+    for logical, machine in machines.items():
+        substitutions = {key: str(resolver.resolve(value)) for key, value in machine.get("DefinitionSubstitutions",
+                                                                                         {}).items()}
+        definition = (REPO / machine["DefinitionUri"]).read_text(encoding="utf-8")
+        for key, value in substitutions.items():
+            definition = definition.replace("${" + key + "}", value)
+        assert "${" not in definition, f"every ${{...}} of {machine['DefinitionUri']} has a substitution"
+        arns[logical] = sfn.create_state_machine(name=f"{stack_name}-{logical}", definition=definition,
+                                                 roleArn=ROLE_ARN)["stateMachineArn"]
+        resolver.refs[logical] = arns[logical]
+        resolver.attrs[(logical, "Arn")] = arns[logical]
+        resolver.attrs[(logical, "Name")] = arns[logical].rsplit(":", 1)[-1]
+    machine_arn = arns[PIPELINE]
+    substitutions = {key: str(resolver.resolve(value)) for key, value in raw.items()}
 
     outputs: dict[str, str] = {}
     for key, output in template.get("Outputs", {}).items():
@@ -178,7 +190,45 @@ def deploy(stack_name: str) -> Deployed:
     data_bucket = str(resolver.resolve(raw["LakeRoot"])).removeprefix("s3://").split("/", 1)[0]
     topics = [v for k, v in substitutions.items() if "topic" in k.lower()]
     return Deployed(stack_name, data_bucket, topics[0], machine_arn, resolver.refs[clean_logical],
-                    resolver.refs[stage_logical], outputs)
+                    resolver.refs[stage_logical], outputs, sorted(arns.values()))
+
+
+def _create_tables_queues_and_functions(template: dict[str, Any], stack_name: str, resolver: Resolver) -> None:
+    """The template's DynamoDB tables, SQS queues and Lambda functions (moto answers an invoke of a
+    function without running it: ``lambda.use_docker`` is off)."""
+    dynamodb, sqs = boto3.client("dynamodb", region_name=REGION), boto3.client("sqs", region_name=REGION)
+    for logical in _resources(template, "AWS::DynamoDB::Table"):
+        props = template["Resources"][logical]["Properties"]
+        name = str(resolver.resolve(props.get("TableName", f"{stack_name}-{logical}")))
+        arn = dynamodb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST", KeySchema=props["KeySchema"],
+                                    AttributeDefinitions=props["AttributeDefinitions"])["TableDescription"]["TableArn"]
+        resolver.refs[logical] = name
+        resolver.attrs[(logical, "Arn")] = arn
+    for logical in _resources(template, "AWS::SQS::Queue"):
+        url = sqs.create_queue(QueueName=f"{stack_name}-{logical}")["QueueUrl"]
+        resolver.refs[logical] = url
+        resolver.attrs[(logical, "Arn")] = sqs.get_queue_attributes(
+            QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        resolver.attrs[(logical, "QueueName")] = url.rsplit("/", 1)[-1]
+    role = boto3.client("iam", region_name=REGION).create_role(
+        RoleName=f"{stack_name}-functions", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}),
+    )["Role"]["Arn"]
+    awslambda = boto3.client("lambda", region_name=REGION)
+    for logical in [n for n, r in template["Resources"].items() if r["Type"] in LAMBDA_TYPES]:
+        name = f"{stack_name}-{logical}"
+        arn = awslambda.create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler="app.handler",
+                                        Code={"ZipFile": _zip_of("def handler(event, context):\n    return None\n")},
+                                        )["FunctionArn"]
+        resolver.refs[logical] = name
+        resolver.attrs[(logical, "Arn")] = arn
+
+
+def _zip_of(source: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", source)
+    return buffer.getvalue()
 
 
 def _settle(deployed: Deployed, timeout: float = 30.0) -> None:
@@ -186,9 +236,21 @@ def _settle(deployed: Deployed, timeout: float = 30.0) -> None:
     would otherwise start Glue runs in the next test's backend."""
     sfn = boto3.client("stepfunctions", region_name=REGION)
     deadline = time.monotonic() + timeout
-    while sfn.list_executions(stateMachineArn=deployed.state_machine_arn, statusFilter="RUNNING")["executions"]:
-        assert time.monotonic() < deadline, "an execution is still running"
-        time.sleep(0.05)
+    for arn in deployed.state_machine_arns:
+        while sfn.list_executions(stateMachineArn=arn, statusFilter="RUNNING")["executions"]:
+            assert time.monotonic() < deadline, "an execution is still running"
+            time.sleep(0.05)
+
+
+def _write_stage_report(arguments: dict[str, str]) -> None:
+    """Job B's run report for the dates it was asked for (no later snapshot exists in these tests)."""
+    dates = [d.isoformat() for d in runs.resolve_range(arguments["--run_date"], arguments["--through"])]
+    report = StageReport(run_date=dates[0], through=dates[-1], snapshots=[SnapshotReport(
+        snapshot_date=d, build="full", why_full="no state", row_counts={"customer_360": 1}, seconds=0.1,
+        manifest_key=f"staging/_manifests/snapshot_date={d}/manifest.json") for d in dates])
+    bucket = arguments["--lake_root"].removeprefix("s3://").split("/", 1)[0]
+    boto3.client("s3", region_name=REGION).put_object(Bucket=bucket, Key=arguments["--report_key"],
+                                                      Body=json.dumps(report.to_dict()).encode())
 
 
 @contextmanager
@@ -204,13 +266,16 @@ def moto_stack(monkeypatch: Any, stack_name: str, failing_jobs: tuple[str, ...] 
     def scripted_start(self: Any, *args: Any, **kwargs: Any) -> str:
         run_id = original_start(self, *args, **kwargs)
         final = "FAILED" if self.name in failing else "SUCCEEDED"
+        arguments = self.job_runs[-1].arguments or {}
+        if final == "SUCCEEDED" and "--report_key" in arguments:
+            _write_stage_report(arguments)  # what Job B writes before it ends; the state machine reads it
         self.job_runs[-1]._transitions = [("STARTING", "RUNNING"), ("RUNNING", final)]
         return run_id
 
     monkeypatch.setattr(glue_models.FakeJob, "start_job_run", scripted_start)
     state_manager.set_transition(model_name="glue::job_run", transition={"progression": "immediate"})
     try:
-        with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        with mock_aws(config=MOTO_CONFIG):
             deployed = deploy(stack_name)
             failing.update({"clean": deployed.clean_job, "stage": deployed.stage_job}[j] for j in failing_jobs)
             yield deployed

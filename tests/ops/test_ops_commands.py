@@ -1,5 +1,5 @@
-"""``telco360 start | backfill | replay | replay-rejected | status`` against the stack in moto, with
-the real ASL executed by moto's interpreter."""
+"""``telco360 start | backfill | replay | replay-rejected | redrive | status`` against the stack in
+moto, with the real ASL executed by moto's interpreter."""
 
 from __future__ import annotations
 
@@ -34,9 +34,10 @@ def test_start_and_wait_runs_job_a_then_job_b_for_the_date(stack: Deployed, caps
     code, out, _ = run(capsys, "start", "--date", D, "--wait")
 
     # THEN it succeeded, both jobs ran in order with the date, and the outcome names the steps
-    assert code == 0
+    assert code == 0, out
     assert [(job, args["--run_date"]) for job, args in stack.job_runs()] == [(stack.clean_job, D), (stack.stage_job, D)]
-    assert f"CleanJob {D}: SUCCEEDED" in out and f"StageJob {D}: SUCCEEDED" in out
+    assert f"CleanData {D}: SUCCEEDED" in out and f"BuildSnapshots {D}: SUCCEEDED" in out
+    assert f"snapshots rebuilt (1): {D}" in out
     assert _inputs(stack) == [{"run_date": D}]
 
 
@@ -57,8 +58,8 @@ def test_a_failed_execution_exits_non_zero_and_job_b_never_starts(
         failing_clean_stack: Deployed, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "start", "--date", D, "--wait")
     assert code == 1
-    assert f"CleanJob {D}: FAILED (States.TaskFailed)" in out
-    assert f"error: PipelineFailed: clean job failed for run date {D}" in out
+    assert f"CleanData {D}: FAILED (States.TaskFailed)" in out
+    assert f"error: PipelineFailed: clean job failed for run_date {D} through {D}" in out
     assert [job for job, _ in failing_clean_stack.job_runs()] == [failing_clean_stack.clean_job]
 
 
@@ -67,9 +68,11 @@ def test_backfill_is_one_execution_processing_the_dates_in_order(
     code, out, _ = run(capsys, "backfill", "--from", "2025-01-30", "--to", "2025-02-01", "--wait")
     assert code == 0
     assert _inputs(stack) == [{"from_date": "2025-01-30", "to_date": "2025-02-01"}]
-    dates = [args["--run_date"] for _, args in stack.job_runs()]
-    assert dates == ["2025-01-30", "2025-01-30", "2025-01-31", "2025-01-31", "2025-02-01", "2025-02-01"]
-    assert "dates 2025-01-30..2025-02-01" in out and "StageJob 2025-02-01: SUCCEEDED" in out
+    # one run of each job over the whole range, in order
+    ranges = [(job, args["--run_date"], args["--through"]) for job, args in stack.job_runs()]
+    assert ranges == [(stack.clean_job, "2025-01-30", "2025-02-01"), (stack.stage_job, "2025-01-30", "2025-02-01")]
+    assert "dates 2025-01-30..2025-02-01" in out and "BuildSnapshots 2025-01-30..2025-02-01: SUCCEEDED" in out
+    assert "snapshots rebuilt (3): 2025-01-30, 2025-01-31, 2025-02-01" in out
 
 
 def test_replay_starts_job_a_for_the_date_when_files_are_archived(
@@ -141,7 +144,7 @@ def test_status_lists_recent_executions_with_their_dates_and_steps(
     assert code == 0
     assert everything.count("SUCCEEDED  dates") == 2 and "dates 2025-01-05" in everything
     assert "dates 2025-01-02" in only_d and "2025-01-05" not in only_d
-    assert f"CleanJob {D}: SUCCEEDED" in only_d
+    assert f"CleanData {D}: SUCCEEDED" in only_d
 
 
 def test_an_unknown_stack_is_a_clear_error(stack: Deployed, capsys: pytest.CaptureFixture[str]) -> None:
@@ -157,7 +160,8 @@ def test_the_prod_environment_names_another_stack(stack: Deployed, capsys: pytes
 @pytest.mark.parametrize("argv", [
     ["start", "--date", "2025-02-30"],
     ["start", "--date", "2025-01-02", "--from", "validate"],
-    ["start", "--date", "1999-12-31"],
+    ["start", "--date", "2025-01-02T00:00:00Z"],
+    ["redrive", "--limit", "0"],
     ["backfill", "--from", "2025-01-03", "--to", "2025-01-01"],
     ["backfill", "--from", "2025-01-01"],
     ["replay", "--date", "2025-01-02", "--dataset", "inventory"],
@@ -178,3 +182,108 @@ def test_usage_errors_exit_2_before_any_aws_call(argv: list[str], capsys: pytest
         raise SystemExit(code)
     assert exit_info.value.code == 2
     assert "error" in capsys.readouterr().err
+
+
+# --- redrive --------------------------------------------------------------------------------------------
+def _park(stack: Deployed, key: str, error: str = "TimeoutError") -> dict[str, object]:
+    """What Lambda's on-failure destination writes when an S3 event ran out of retries."""
+    s3_event = {"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
+                             "s3": {"bucket": {"name": stack.bucket}, "object": {"key": key, "size": 12}}}]}
+    record = {"version": "1.0", "timestamp": "2025-01-02T03:04:05.000Z",
+              "requestContext": {"requestId": "r-1", "functionArn": stack.outputs["ValidatorFunctionArn"] + ":$LATEST",
+                                 "condition": "RetriesExhausted", "approximateInvokeCount": 3},
+              "requestPayload": s3_event,
+              "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+              "responsePayload": {"errorType": error, "errorMessage": "Task timed out"}}
+    boto3.client("sqs", region_name=REGION).send_message(
+        QueueUrl=stack.outputs["ValidatorFailedEventsQueueUrl"], MessageBody=json.dumps(record))
+    return s3_event
+
+
+def _queue_depth(stack: Deployed) -> int:
+    attributes = boto3.client("sqs", region_name=REGION).get_queue_attributes(
+        QueueUrl=stack.outputs["ValidatorFailedEventsQueueUrl"],
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+
+@pytest.fixture
+def invocations(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, dict[str, object]]]:
+    """(function, invocation type, event) of every Lambda invoke moto accepts (it runs nothing)."""
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+
+    seen: list[tuple[str, str, dict[str, object]]] = []
+    accept = LambdaSimpleBackend.invoke
+
+    def record(self: LambdaSimpleBackend, function_name: str, qualifier: str | None, body: object,
+               headers: dict[str, str], response_headers: dict[str, str]) -> object:
+        kind = {k.lower(): v for k, v in headers.items()}.get("x-amz-invocation-type", "RequestResponse")
+        seen.append((function_name, kind, json.loads(body)))  # type: ignore[arg-type]
+        return accept(self, function_name, qualifier, body, headers, response_headers)
+
+    monkeypatch.setattr(LambdaSimpleBackend, "invoke", record)
+    return seen
+
+
+def test_redrive_invokes_the_validator_again_then_empties_the_queue(
+        stack: Deployed, invocations: list[tuple[str, str, dict[str, object]]],
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # GIVEN two S3 events parked in the validator's on-failure queue
+    first = _park(stack, "raw/plans/plans.csv")
+    second = _park(stack, "raw/customers/customers 1.csv")
+
+    # WHEN they are redriven
+    code, out, _ = run(capsys, "redrive")
+
+    # THEN the validator got each original S3 event asynchronously (as S3 sends it), and the queue is empty
+    assert code == 0, out
+    function = stack.outputs["ValidatorFunctionArn"]
+    assert sorted((f, kind, json.dumps(e)) for f, kind, e in invocations) == sorted(
+        (function, "Event", json.dumps(e)) for e in (first, second))
+    assert _queue_depth(stack) == 0
+    assert f"sent s3://{stack.bucket}/raw/plans/plans.csv (RetriesExhausted: TimeoutError: Task timed out)" in out
+    assert "2 event(s) sent to the validator, 0 kept" in out
+
+
+def test_redrive_dry_run_lists_and_keeps_everything(
+        stack: Deployed, invocations: list[tuple[str, str, dict[str, object]]],
+        capsys: pytest.CaptureFixture[str]) -> None:
+    _park(stack, "raw/plans/plans.csv")
+    code, out, _ = run(capsys, "redrive", "--dry-run")
+    # THEN nothing was invoked, the message is still there and visible at once for a real redrive
+    assert code == 0
+    assert invocations == []
+    assert f"would send s3://{stack.bucket}/raw/plans/plans.csv" in out
+    assert _queue_depth(stack) == 1
+    code, out, _ = run(capsys, "redrive")
+    assert code == 0 and len(invocations) == 1 and _queue_depth(stack) == 0
+
+
+def test_redrive_keeps_a_message_whose_invoke_fails(stack: Deployed, capsys: pytest.CaptureFixture[str],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN a parked event and a validator Lambda refuses the invoke (throttled, deleted, ...)
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+
+    from telco360.ops.stack import OUTPUT_KEYS  # noqa: F401  (the stack is found as for every command)
+
+    _park(stack, "raw/plans/plans.csv")
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        return None  # moto answers 404 ResourceNotFound for an invoke that returns nothing
+
+    monkeypatch.setattr(LambdaSimpleBackend, "invoke", refuse)
+    code, out, _ = run(capsys, "redrive")
+    # THEN it is reported, exit 1, and the message stays to be redriven later
+    assert code == 1
+    assert f"kept s3://{stack.bucket}/raw/plans/plans.csv" in out
+    assert _queue_depth(stack) == 1
+
+
+def test_redrive_keeps_what_is_not_a_lambda_record(stack: Deployed, capsys: pytest.CaptureFixture[str],
+                                                   invocations: list[tuple[str, str, dict[str, object]]]) -> None:
+    boto3.client("sqs", region_name=REGION).send_message(
+        QueueUrl=stack.outputs["ValidatorFailedEventsQueueUrl"], MessageBody="not json")
+    code, out, _ = run(capsys, "redrive")
+    assert code == 1 and invocations == []
+    assert "not a Lambda on-failure record" in out
+    assert _queue_depth(stack) == 1

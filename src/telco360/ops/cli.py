@@ -1,4 +1,4 @@
-"""``telco360 start | backfill | replay | replay-rejected | status``: operate the deployed stack."""
+"""``telco360 start | backfill | replay | replay-rejected | redrive | status``: operate the deployed stack."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def _wait_options(parser: argparse.ArgumentParser) -> None:
                         help="seconds between status checks with --wait (default 10)")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     common = _stack_options()
     start = subparsers.add_parser("start", parents=[common], help="start a pipeline run on AWS for one date")
     start.add_argument("--date", type=run_date_arg, required=True, metavar="D", help="run date YYYY-MM-DD")
@@ -68,6 +68,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                   help="send a fixed rejected file back through the validator")
     fixed.add_argument("key", metavar="KEY", help="rejected/<dataset>/ingest_date=<D>/<file> (or its s3:// URI)")
     fixed.set_defaults(func=_replay_rejected)
+
+    redrive = subparsers.add_parser("redrive", parents=[common],
+                                    help="send the S3 events parked in the validator's on-failure queue again")
+    redrive.add_argument("--dry-run", action="store_true", help="list the parked events; send and delete nothing")
+    redrive.add_argument("--limit", type=positive_int, default=1000, help="at most this many events (default 1000)")
+    redrive.set_defaults(func=_redrive)
 
     status = subparsers.add_parser("status", parents=[common], help="recent executions and what each did")
     status.add_argument("--date", type=run_date_arg, metavar="D", help="only executions that cover this date")
@@ -156,8 +162,11 @@ def _show(execution: Any) -> None:
     _say(f"{execution.name}  {execution.status}  dates {execution.dates}  "
          f"start {execution.start.isoformat(timespec='seconds')}  stop {stop}")
     for task in execution.tasks:
-        on = f" {task.run_date}" if task.run_date else ""
+        on = f" {task.dates}" if task.dates else ""
         _say(f"    {task.state}{on}: {task.status}" + (f" ({task.error})" if task.error else ""))
+    if execution.rebuilt:
+        # Job B rolls forward: a rerun of an old date rebuilds every later snapshot too.
+        _say(f"    snapshots rebuilt ({len(execution.rebuilt)}): {', '.join(execution.rebuilt)}")
     if execution.error:
         cause = execution.cause or ""
         # A failed Glue task's cause embeds the whole JobRun document; its head names the step and date.
@@ -229,6 +238,26 @@ def _replay_rejected(args: argparse.Namespace) -> int:
              "the rejected file and its reason file are deleted")
         _say("the validator now checks it again: see `telco360 status` or the alert topic for the outcome")
         return EXIT_OK
+
+    return _with_stack(args, action)
+
+
+def _redrive(args: argparse.Namespace) -> int:
+    from telco360.ops.redrive import lambda_sender, redrive
+    from telco360.ops.stack import FAILED_EVENTS_QUEUE_URL, VALIDATOR_FUNCTION_ARN
+
+    def action(session: Any, stack: Any) -> int:
+        queue_url = stack.output(FAILED_EVENTS_QUEUE_URL)
+        send = lambda_sender(session.client("lambda"), stack.output(VALIDATOR_FUNCTION_ARN))
+        result = redrive(session.client("sqs"), queue_url, send, limit=args.limit, dry_run=args.dry_run)
+        verb = "would send" if args.dry_run else "sent"
+        for event in result.sent:
+            why = f" ({event.condition}{': ' + event.error if event.error else ''})" if event.condition else ""
+            _say(f"{verb} {', '.join(event.keys) or event.message_id}{why}")
+        for event, reason in result.kept:
+            _say(f"kept {', '.join(event.keys) or event.message_id}: {reason}")
+        _say(f"{len(result.sent)} event(s) {verb} to the validator, {len(result.kept)} kept in {queue_url}")
+        return EXIT_FAILED if result.kept else EXIT_OK
 
     return _with_stack(args, action)
 

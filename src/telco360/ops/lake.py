@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telco360 import runs, zones
 
-# boto3's managed copy switches to multipart above this; copy_object itself stops at 5 GiB.
-_SINGLE_COPY_LIMIT = 5 * 1024**3
-_REJECTED = re.compile(rf"^{zones.REJECTED}/(?P<dataset>[^/]+)/ingest_date=(?P<date>[^/]+)/(?P<name>[^/]+)$")
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+# Marks the copy back in raw/ with the rejected version it came from: the confirmation reads it back,
+# and the validator carries it into archive/ or rejected/ (where the file went before).
+REPLAYED_FROM_METADATA = "telco360-replayed-from"
 
 
 class LakeError(Exception):
@@ -37,44 +39,38 @@ def raw_key_for(rejected_key: str) -> str:
     dataset was unknown (the gate then detects it from the name or content)."""
     if rejected_key.endswith(zones.REASON_SUFFIX):
         raise LakeError(f"{rejected_key} is a reason file; pass the rejected file itself")
-    match = _REJECTED.match(rejected_key)
-    if not match:
-        raise LakeError(f"{rejected_key} is not a rejected file (expected rejected/<dataset>/ingest_date=<D>/<file>)")
-    dataset, name = match["dataset"], match["name"]
-    return f"{zones.RAW}/{name}" if dataset == zones.UNKNOWN_DATASET else f"{zones.RAW}/{dataset}/{name}"
-
-
-def _head(s3: Any, bucket: str, key: str, version_id: str | None = None) -> dict[str, Any] | None:
-    from botocore.exceptions import ClientError
-
     try:
-        extra = {"VersionId": version_id} if version_id else {}
-        return s3.head_object(Bucket=bucket, Key=key, **extra)
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
-            return None
-        raise
+        parts = zones.parse_partition_key(rejected_key)
+    except ValueError:
+        parts = None
+    if parts is None or parts.zone != zones.REJECTED:
+        raise LakeError(f"{rejected_key} is not a rejected file (expected rejected/<dataset>/ingest_date=<D>/<file>)")
+    return zones.raw_key(parts.dataset, parts.file_name)
 
 
-def replay_rejected(s3: Any, bucket: str, rejected_key: str) -> str:
+def replay_rejected(s3: S3Client, bucket: str, rejected_key: str) -> str:
     """Copy a (fixed) rejected file back to ``raw/`` so the validator sees it again, confirm the copy,
-    then delete the rejected file and its reason file. Returns the raw key."""
+    then delete the rejected file (the version copied, see ``telco360.storage.s3``) and its reason
+    file. Returns the raw key.
+
+    The confirmation reads the raw key back right after the copy; should the validator already have
+    moved it on (it starts on the copy's event), the copy cannot be confirmed and the rejected file
+    is kept: the replay is then reported as failed although the file went through, and running it
+    again makes a second arrival (archived under its own name), never a loss."""
+    from telco360.storage import s3 as storage
+
     target = raw_key_for(rejected_key)
-    source = _head(s3, bucket, rejected_key)
-    if source is None:
-        raise LakeError(f"s3://{bucket}/{rejected_key} does not exist")
-    size = int(source["ContentLength"])
-    version_id = None
-    if size <= _SINGLE_COPY_LIMIT:
-        answer = s3.copy_object(Bucket=bucket, Key=target, CopySource={"Bucket": bucket, "Key": rejected_key})
-        version_id = answer.get("VersionId")
-    else:
-        s3.copy({"Bucket": bucket, "Key": rejected_key}, bucket, target)
-    # The validator may already have moved the new raw object on; in a versioned bucket the copied
-    # version is still there to confirm.
-    copied = _head(s3, bucket, target, version_id)
-    if copied is None or int(copied["ContentLength"]) != size:
-        raise LakeError(f"the copy to s3://{bucket}/{target} could not be confirmed; {rejected_key} is kept")
-    s3.delete_object(Bucket=bucket, Key=rejected_key)
+    try:
+        source = storage.stat(s3, bucket, rejected_key)
+    except storage.ObjectMissing:
+        raise LakeError(f"s3://{bucket}/{rejected_key} does not exist") from None
+    marker = {REPLAYED_FROM_METADATA: source.version_id or source.etag.strip('"')}
+    try:
+        storage.copy_confirmed(s3, source, target, marker)
+    except storage.CopyNotConfirmed:
+        raise LakeError(f"the copy to s3://{bucket}/{target} could not be confirmed; {rejected_key} is kept") from None
+    if not storage.delete_if_unchanged(s3, source):
+        raise LakeError(f"s3://{bucket}/{rejected_key} changed while it was replayed: it is kept, and its copy "
+                        f"is in {target}")
     s3.delete_object(Bucket=bucket, Key=zones.reason_key(rejected_key))
     return target

@@ -4,7 +4,7 @@ from the CloudFormation outputs."""
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +31,24 @@ class Deployment:
     region: str | None
 
 
+# Outputs only some commands need (``telco360 redrive``), looked up when used.
+FAILED_EVENTS_QUEUE_URL = "ValidatorFailedEventsQueueUrl"
+VALIDATOR_FUNCTION_ARN = "ValidatorFunctionArn"
+
+
 @dataclass(frozen=True)
 class Stack:
     name: str
     bucket: str
     topic_arn: str
     state_machine_arn: str
+    outputs: dict[str, str] = field(default_factory=dict)
+
+    def output(self, key: str) -> str:
+        """Any other output of the stack (raises StackError when the deployed template lacks it)."""
+        if key not in self.outputs:
+            raise StackError(f"stack {self.name!r} has no output {key} (deploy the current template)")
+        return self.outputs[key]
 
 
 def find_samconfig(start: Path | None = None) -> Path | None:
@@ -76,4 +88,4 @@ def load_stack(cloudformation: Any, name: str) -> Stack:
     missing = [key for key in OUTPUT_KEYS if key not in outputs]
     if missing:
         raise StackError(f"stack {name!r} has no output {', '.join(missing)} (is it fully deployed?)")
-    return Stack(name=name, **{attr: outputs[key] for key, attr in OUTPUT_KEYS.items()})
+    return Stack(name=name, outputs=outputs, **{attr: outputs[key] for key, attr in OUTPUT_KEYS.items()})
