@@ -1,4 +1,4 @@
-"""File formats the pipeline accepts (contract.md §2): the one place an extension is mapped."""
+"""File formats the pipeline accepts (docs/spec.md §2): the one place an extension is mapped."""
 
 from __future__ import annotations
 

@@ -1,10 +1,13 @@
-"""The lake's zones (contract.md §1): every key and path the pipeline reads or writes is built here.
+"""The lake's zones (docs/spec.md §1): every key and path the pipeline reads or writes is built and
+parsed here.
 
 A lake root is ``s3://bucket[/prefix]`` on AWS, or a local folder (plain path or ``file://`` URI).
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from telco360.formats import file_kind
@@ -17,7 +20,38 @@ UNKNOWN_DATASET = "unknown"
 STAGING_TABLES: tuple[str, ...] = ("customers", "plans", "customer_360", "activity")
 REASON_SUFFIX = ".reason.json"
 MANIFEST_NAME = "manifest.json"
+INGEST_DATE, SNAPSHOT_DATE = "ingest_date", "snapshot_date"
 
+# <zone>/<dataset>/ingest_date=<D>/<file>: archive/, rejected/, clean/ and quarantine/ keys.
+_PARTITION_KEY = re.compile(
+    r"(?P<zone>[^/]+)/(?P<dataset>[^/]+)/ingest_date=(?P<date>\d{4}-\d{2}-\d{2})/(?P<file>[^/]+)")
+
+
+@dataclass(frozen=True)
+class PartitionKey:
+    """A key parsed by ``parse_partition_key``."""
+
+    zone: str
+    dataset: str
+    ingest_date: str
+    file_name: str
+
+
+def parse_partition_key(key: str) -> PartitionKey:
+    """``archive/plans/ingest_date=2025-01-02/plans.csv`` -> its parts. Raises ValueError for any other
+    shape (a folder, a key under raw/ or staging/, a nested file)."""
+    match = _PARTITION_KEY.fullmatch(key)
+    if match is None:
+        raise ValueError(f"{key!r} is not a <zone>/<dataset>/{INGEST_DATE}=<YYYY-MM-DD>/<file> key")
+    return PartitionKey(match["zone"], match["dataset"], match["date"], match["file"])
+
+
+def partition_date(path: str, column: str = INGEST_DATE) -> str | None:
+    """The ``<D>`` of the first ``<column>=<D>`` folder in a key, path or URI (``…/ingest_date=<D>/…``,
+    as Spark and the local runner see partition folders), None when there is none. ``<D>`` must look
+    like ``YYYY-MM-DD``."""
+    match = re.search(rf"(?:^|/){re.escape(column)}=(\d{{4}}-\d{{2}}-\d{{2}})(?:/|$)", path)
+    return match.group(1) if match else None
 
 
 def ingest_date_of(event_time: datetime) -> str:
@@ -41,6 +75,20 @@ def unique_file_name(file_name: str, token: str) -> str:
     also the "greater" source file when staging picks the latest record."""
     kind = file_kind(file_name)
     return f"{kind.stem}__{token}{kind.extension}"
+
+
+def unique_key(key: str, token: str) -> str:
+    """``key`` with ``unique_file_name`` applied to its file name, in the same folder."""
+    name = file_name_of(key)
+    return key[: len(key) - len(name)] + unique_file_name(name, token)
+
+
+def raw_key(dataset: str | None, file_name: str) -> str:
+    """Where a file enters the lake: ``raw/<dataset>/<file>``, or ``raw/<file>`` when its dataset is
+    unknown (the gate then detects it from the name or content)."""
+    if dataset is None or dataset == UNKNOWN_DATASET:
+        return f"{RAW}/{file_name}"
+    return f"{RAW}/{dataset}/{file_name}"
 
 
 def partition(zone: str, dataset: str, ingest_date: str) -> str:

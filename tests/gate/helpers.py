@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import io
 from dataclasses import replace
+from pathlib import Path
 
 from telco360.gate.core import validate_stream
 from telco360.gate.verdict import Verdict
+
+# Third-party inputs vendored with their licences and origins (tests/data/README.md).
+DATA = Path(__file__).resolve().parents[1] / "data"
+SAMPLE = DATA / "telco-sample"
+TESTSUITES = DATA
 
 # Tiny chunks put every line break, quote, CRLF and UTF-8 sequence on a chunk boundary somewhere.
 CHUNK_SIZES = (1, 2, 3, 5, 8, 64, 1 << 20)

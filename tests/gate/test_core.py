@@ -1,4 +1,4 @@
-"""The gate's core on hand-made files: every check of contract.md §3 and every reason it can return."""
+"""The gate's core on hand-made files: every check of docs/spec.md §3 and every reason it can return."""
 
 from __future__ import annotations
 
@@ -229,8 +229,10 @@ def test_a_csv_with_a_single_data_row_is_valid() -> None:
     assert validate(PLANS_HEADER + b"P1,Basic,10", "plans.csv").rows == 1
 
 
-def test_a_one_column_csv_takes_blank_lines_as_empty_values_except_at_the_end() -> None:
-    verdict = validate(b"plan_id\nP1\n\nP2\n\n\n", "plans.csv")
+def test_a_one_column_csv_skips_blank_lines_but_counts_a_line_of_spaces() -> None:
+    # GIVEN a one-column file with empty lines between and after its values, and a line of two spaces
+    verdict = validate(b"plan_id\nP1\n\nP2\n  \n\n", "plans.csv")
+    # THEN an empty line is no record anywhere; the spaces are a value (a record of one field)
     assert verdict.valid and verdict.rows == 3
 
 
@@ -268,9 +270,16 @@ def test_a_record_with_another_field_count_is_rejected_at_its_first_line() -> No
     assert verdict.rows == 1
 
 
-def test_an_interior_blank_line_is_a_one_field_record_but_trailing_ones_are_fine() -> None:
+def test_an_interior_blank_line_is_rejected_but_trailing_ones_are_fine() -> None:
     rejected(PLANS_HEADER + b"P1,a,1\n\r\nP2,b,2\n", "plans.csv", Reason.CSV_FIELD_COUNT, 3)
-    assert validate(PLANS_HEADER + b"P1,a,1\r\n\r\n\n  \n", "plans.csv").rows == 1
+    verdict = validate(PLANS_HEADER + b"P1,a,1\r\n\r\n\n\r", "plans.csv")
+    assert verdict.valid and verdict.rows == 1
+
+
+def test_a_line_of_spaces_is_a_one_field_record_even_at_the_end() -> None:
+    # RFC 4180: spaces are part of a field, so "  " is a record with one field, never a blank line
+    message = rejected(PLANS_HEADER + b"P1,a,1\n  \n", "plans.csv", Reason.CSV_FIELD_COUNT, 3)
+    assert message == "line 3 has 1 field, the header has 3"
 
 
 def test_an_unterminated_quote_is_reported_where_its_field_starts() -> None:
@@ -278,7 +287,7 @@ def test_an_unterminated_quote_is_reported_where_its_field_starts() -> None:
     rejected(b'plan_id,"plan\nname\nP1,x\n', "plans.csv", Reason.CSV_UNTERMINATED_QUOTE, 1)
 
 
-@pytest.mark.parametrize("row", [b'P2,b"c,2', b'P2,"b"c,2', b'P2,"b" ,2', b'P2,"b"\r,2'])
+@pytest.mark.parametrize("row", [b'P2,b"c,2', b'P2,"b"c,2', b'P2,"b" ,2'])
 def test_a_misplaced_quote_is_malformed(row: bytes) -> None:
     rejected(PLANS_HEADER + b"P1,a,1\n" + row + b"\nP3,c,3\n", "plans.csv", Reason.CSV_MALFORMED_QUOTE, 3)
 

@@ -13,6 +13,9 @@ from telco360.generator.cli import register
 
 from .helpers import file_fault_paths, read_records
 
+# A slice of the real sample extracts, vendored with its origin (tests/data/README.md).
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "telco-sample"
+
 # One shape per customers column, written from the real extract's values (checked below on it).
 CUSTOMER_SHAPES = {
     "customer_id": r"C\d{6}",
@@ -49,10 +52,10 @@ def _assert_shapes(records: list[dict[str, object]], shapes: dict[str, str], whe
             assert re.fullmatch(shape, str(r[column])), (where, column, r[column])
 
 
-def test_the_shapes_hold_on_the_real_extracts(sample_dir: Path) -> None:
+def test_the_shapes_hold_on_the_real_extracts() -> None:
     # GIVEN the real sample: the shapes the generator is tested against are the real ones
-    _assert_shapes(read_records(sample_dir / "customers/customers.ndjson"), CUSTOMER_SHAPES, "sample")
-    _assert_shapes(read_records(sample_dir / "plans/plans.csv"), PLAN_SHAPES, "sample")
+    _assert_shapes(read_records(SAMPLE / "customers/customers.ndjson"), CUSTOMER_SHAPES, "sample")
+    _assert_shapes(read_records(SAMPLE / "plans/plans.csv"), PLAN_SHAPES, "sample")
 
 
 def test_generated_master_data_has_the_real_shapes(clean_lake: tuple[Path, GenerationSummary]) -> None:
@@ -68,7 +71,7 @@ def test_generated_master_data_has_the_real_shapes(clean_lake: tuple[Path, Gener
 
 def test_the_gate_accepts_every_feed_file_and_rejects_each_bad_file_for_its_reason(
         faulty_lake: tuple[Path, GenerationSummary]) -> None:
-    core = pytest.importorskip("telco360.gate.core")
+    from telco360.gate import core
     # GIVEN a faulty lake and the reason each bad file was written for
     out, summary = faulty_lake
     expected = {f["path"]: f["reason"] for f in summary.faults if f["level"] == "file"}

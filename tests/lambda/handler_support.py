@@ -19,7 +19,8 @@ from telco360.contracts import Column, get_contract
 
 REPO = Path(__file__).resolve().parents[2]
 EVENTS = REPO / "events"
-BUCKET = "telco360-dev-data"  # the bucket the events/ fixtures name
+# The bucket the events/ fixtures name (they all name the same one, checked in test_validator_events).
+BUCKET: str = json.loads((EVENTS / "s3_customers_valid.json").read_text("utf-8"))["Records"][0]["s3"]["bucket"]["name"]
 REGION = "eu-west-1"
 # A value no log line, alert or reason file may ever contain (raw files hold customer PII).
 PII = "jane.pii-7f3a91@example.com"
@@ -128,16 +129,18 @@ class Lake:
         return out
 
 
-
 def load_event(name: str) -> dict[str, Any]:
     return json.loads((EVENTS / f"{name}.json").read_text("utf-8"))
 
 
 def s3_event(key: str, event_time: str = "2025-01-01T06:02:11.418Z", sequencer: str = "0067752A3B005C8E1F",
-             template: str = "s3_customers_valid") -> dict[str, Any]:
-    """An S3 put event for ``key``, shaped like the events/ fixtures (the key URL-encoded as S3 does)."""
+             template: str = "s3_customers_valid", version_id: str | None = None) -> dict[str, Any]:
+    """An S3 put event for ``key``, shaped like the events/ fixtures (the key URL-encoded as S3 does),
+    naming ``version_id`` as a versioned bucket's events do."""
     event = copy.deepcopy(load_event(template))
     record = event["Records"][0]
     record["eventTime"] = event_time
     record["s3"]["object"].update(key=quote_plus(key, safe="/"), sequencer=sequencer)
+    if version_id is not None:
+        record["s3"]["object"]["versionId"] = version_id
     return event

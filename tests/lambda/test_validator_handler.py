@@ -349,6 +349,82 @@ def test_upload_replacing_the_file_while_it_is_moved_is_not_deleted(
     assert lake.get(ARCHIVED_CUSTOMERS) == first and lake.get(CUSTOMERS_KEY) == second
 
 
+@pytest.fixture
+def versioned(lake: Lake) -> Lake:
+    lake.s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    return lake
+
+
+def test_versioned_bucket_moves_the_version_the_event_names_and_leaves_a_newer_upload(
+        app: ModuleType, versioned: Lake, context: FakeContext, s3_calls: list[tuple[str, dict[str, Any]]]) -> None:
+    # GIVEN two uploads of one key in a versioned bucket, each with its event naming its version
+    lake = versioned
+    first, second = ndjson("customers", rows=1), ndjson("customers", rows=2)
+    v1 = lake.s3.put_object(Bucket=BUCKET, Key=CUSTOMERS_KEY, Body=first)["VersionId"]
+    v2 = lake.s3.put_object(Bucket=BUCKET, Key=CUSTOMERS_KEY, Body=second)["VersionId"]
+    s3_calls.clear()
+
+    # WHEN the first upload's event is handled (after the second upload)
+    result = app.lambda_handler(s3_event(CUSTOMERS_KEY, version_id=v1), context)
+
+    # THEN the first version is read and deleted by its id, and archived; the newer one waits in raw/
+    calls = dict(s3_calls)  # the handler's calls (the last of each kind)
+    assert calls["GetObject"] == {"Bucket": BUCKET, "Key": CUSTOMERS_KEY, "VersionId": v1}
+    assert calls["DeleteObject"] == {"Bucket": BUCKET, "Key": CUSTOMERS_KEY, "VersionId": v1}
+    assert result["records"][0]["outcome"] == "archived"
+    assert lake.get(ARCHIVED_CUSTOMERS) == first and lake.get(CUSTOMERS_KEY) == second
+
+    # WHEN the second upload's event is handled / THEN it gets its own archive name, and raw/ is empty
+    app.lambda_handler(s3_event(CUSTOMERS_KEY, "2025-01-01T07:00:00.000Z", "0067752A3B015C8E1F", version_id=v2),
+                       context)
+    archived = lake.listing("archive/")
+    assert len(archived) == 2 and [lake.get(k) for k in archived] == [first, second]
+    assert lake.listing("raw/") == []
+
+
+def test_versioned_event_redelivered_after_its_version_was_moved_is_a_no_op(
+        app: ModuleType, versioned: Lake, context: FakeContext) -> None:
+    # GIVEN a version already archived
+    lake = versioned
+    version = lake.s3.put_object(Bucket=BUCKET, Key=CUSTOMERS_KEY, Body=ndjson("customers"))["VersionId"]
+    event = s3_event(CUSTOMERS_KEY, version_id=version)
+    app.lambda_handler(event, context)
+
+    # WHEN the same event comes again / THEN the missing version means: already done
+    assert app.lambda_handler(event, context)["records"][0]["outcome"] == "already_processed"
+    assert lake.listing() == [ARCHIVED_CUSTOMERS]
+
+
+def test_a_folder_marker_is_skipped_with_a_log_line_not_rejected(
+        app: ModuleType, lake: Lake, context: FakeContext, log_stream: io.StringIO) -> None:
+    # GIVEN the empty object the console's "Create folder" writes under raw/
+    lake.put("raw/customers/2025/", b"")
+
+    # WHEN its event is handled
+    result = app.lambda_handler(s3_event("raw/customers/2025/"), context)
+
+    # THEN nothing moves, nothing is alerted, and the log says why
+    assert result["records"] == [{"key": "raw/customers/2025/", "outcome": "skipped", "destination": None,
+                                  "reason": None}]
+    assert lake.listing() == ["raw/customers/2025/"] and lake.alerts() == []
+    assert "folder marker" in log_stream.getvalue()
+
+
+def test_one_failing_record_does_not_stop_the_others(
+        app: ModuleType, lake: Lake, context: FakeContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN an event with two records whose first copy fails (an S3 error)
+    lake.put(CUSTOMERS_KEY, ndjson("customers"))
+    lake.put(PLANS_KEY, csv_file("plans"))
+    monkeypatch.setattr(lake.s3, "copy", _failing_once(lake.s3.copy, "CopyObject"))
+    event = s3_event(CUSTOMERS_KEY)
+    event["Records"] += s3_event(PLANS_KEY, sequencer="0067752A3B015C8E1F")["Records"]
+
+    # WHEN it is handled / THEN the error surfaces for the retry, and the second record was settled
+    with pytest.raises(app.RecordsFailed, match=CUSTOMERS_KEY):
+        app.lambda_handler(event, context)
+    assert lake.listing() == sorted([CUSTOMERS_KEY, f"archive/plans/ingest_date={DAY}/plans_20250101.csv"])
+
+
 def test_no_record_value_reaches_logs_alerts_or_reason_files(
         app: ModuleType, lake: Lake, context: FakeContext, log_stream: io.StringIO,
         capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,4 +1,4 @@
-"""The local gate routes every file under raw/ like the Lambda does (contract.md §1, §3)."""
+"""The local gate routes every file under raw/ like the Lambda does (docs/spec.md §1, §3)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from telco360.local import gate as local_gate
-from telco360.local.gate import run_gate
+from telco360.local.gate import GateSummary, run_gate
+from telco360.storage import folder
 
 D = "2025-01-02"
 CUSTOMERS = b'{"customer_id": "C1", "first_name": "Ann"}\n{"customer_id": "C2", "first_name": "Bo"}\n'
@@ -83,10 +83,10 @@ def test_a_short_copy_keeps_the_original_in_raw_and_fails(tmp_path: Path, monkey
     def short_copy(src: Path, dst: Path) -> None:
         Path(dst).write_bytes(Path(src).read_bytes()[:10])
 
-    monkeypatch.setattr(local_gate.shutil, "copyfile", short_copy)
+    monkeypatch.setattr(folder.shutil, "copyfile", short_copy)
 
     # WHEN the gate runs, THEN it raises, the source is intact and no partial copy is left behind
-    with pytest.raises(OSError, match="expected"):
+    with pytest.raises(folder.CopyNotConfirmed, match="expected"):
         run_gate(tmp_path, D)
     assert source.read_bytes() == CUSTOMERS
     assert not (tmp_path / f"archive/customers/ingest_date={D}/customers.ndjson").exists()
@@ -101,3 +101,16 @@ def test_a_bad_date_is_refused_before_any_file_moves(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="YYYY-MM-DD"):
         run_gate(tmp_path, "2025/01/02")
     assert source.exists()
+
+
+def test_the_summary_reads_back_from_its_json(tmp_path: Path) -> None:
+    # GIVEN a gate run with an accepted and a rejected file
+    _put(tmp_path, "raw/customers/customers.ndjson", CUSTOMERS)
+    _put(tmp_path, "raw/plans/plans.csv", b"plan_id,plan_name\nP1\n")
+    summary = run_gate(tmp_path, D)
+
+    # WHEN its JSON form is read back / THEN it is the same summary, counts included
+    document = orjson.loads(orjson.dumps(summary.to_dict()))
+    again = GateSummary.from_dict(document)
+    assert again == summary and again.to_dict() == document
+    assert document["rejected_by_reason"] == {"csv_field_count": 1}

@@ -1,11 +1,15 @@
 """RFC 4180 structure of a CSV body, checked in a stream at close to C speed.
 
+A record ends at LF, CRLF or a lone CR outside quotes; inside quotes any of them is part of the value
+(docs/spec.md §2). Physical lines are counted the same way (CRLF is one line break), so a record's
+line is the physical line it starts on, as Job A numbers it.
+
 Three tiers, each exact where it answers:
-1. A region (complete lines) with no ``"`` at all: every line is one record and its field count is
-   ``line.count(b",") + 1``, computed by C loops.
+1. A region (complete records) with no ``"`` at all: every line is one record and its field count is
+   one more than its commas, computed by C loops.
 2. A region with quotes: one regex pass deletes every well-formed quoted field that is a whole field.
    If no ``"`` is left, the region is valid RFC 4180 and tier 1 applies to the result (a quoted
-   newline disappears with its field, every separator stays).
+   line break disappears with its field, every separator stays).
 3. Anything else (a count mismatch, a stray quote, blank lines, a one-column file) goes to an exact
    record parser, which finds the first failing record and its line.
 """
@@ -19,13 +23,15 @@ from telco360.gate._stream import Rejection
 from telco360.gate.verdict import Reason
 
 MAX_RECORD_BYTES = 16 << 20
+CR, LF, QUOTE, COMMA = 0x0D, 0x0A, 0x22, 0x2C
 # A whole quoted field: its opening quote starts a field (the lookbehind, checked only once a quote
 # matched, rejects a quote after anything but "," or a line break), its closing quote ends one. Removing
-# such fields keeps every separator, so the field count of what is left is the record's.
-_QUOTED_FIELD = re.compile(rb'"(?<![^,\n]")[^"]*(?:""[^"]*)*"(?=[,\n]|\r\n)')
-_UNQUOTED_END = re.compile(rb'[",\n]')
-_ALL_BUT_COMMA_AND_NEWLINE = bytes(b for b in range(256) if b not in b",\n")
-_BLANK = b" \t\r"
+# such fields keeps every separator and every record end, so what is left has the records' shape.
+_QUOTED_FIELD = re.compile(rb'"(?<![^,\n\r]")[^"]*(?:""[^"]*)*"(?=[,\n\r])')
+_UNQUOTED_END = re.compile(rb'[",\n\r]')
+_ALL_BUT_SEPARATORS = bytes(b for b in range(256) if b not in b",\n\r")
+_LINE_BREAK = re.compile(rb"[\n\r]")
+_CR_NOT_BEFORE_LF = re.compile(rb"\r[^\n]")
 
 
 class QuoteError(Exception):
@@ -35,15 +41,34 @@ class QuoteError(Exception):
         self.what = what
 
 
+def line_breaks(data: bytes) -> int:
+    """Physical line breaks in ``data``: LF, CRLF and a lone CR count one each (Hadoop's line reader)."""
+    lf = data.count(b"\n")
+    if b"\r" not in data:
+        return lf
+    return lf + data.count(b"\r") - data.count(b"\r\n")
+
+
+def _line_end(buf: bytes, at: int, final: bool) -> int | None:
+    """The offset after the record end starting at ``buf[at]`` (a CR or an LF); None when ``buf`` ends
+    with a CR that may be the first half of a CRLF and more data may follow."""
+    if buf[at] == LF:
+        return at + 1
+    if at + 1 < len(buf):
+        return at + 2 if buf[at + 1] == LF else at + 1
+    return at + 1 if final else None
+
+
 def scan_record(buf: bytes, pos: int, final: bool) -> tuple[list[bytes], int, int] | None:
-    """Parse the record starting at ``pos``: ``(fields, end, newlines)`` where ``end`` is the offset
-    after its line break and ``newlines`` the line breaks it spans; None when ``buf`` ends before the
-    record does and more data may follow (``final`` False). Raises QuoteError."""
+    """Parse the record starting at ``pos``: ``(fields, end, breaks)`` where ``end`` is the offset
+    after its record end and ``breaks`` the physical line breaks it spans (its own end included); None
+    when ``buf`` ends before the record does and more data may follow (``final`` False). Raises
+    QuoteError."""
     fields: list[bytes] = []
     size = len(buf)
-    newlines = 0
+    breaks = 0
     while True:
-        if pos < size and buf[pos] == 0x22:  # '"': a quoted field
+        if pos < size and buf[pos] == QUOTE:
             parts: list[bytes] = []
             start = pos + 1
             while True:
@@ -52,43 +77,42 @@ def scan_record(buf: bytes, pos: int, final: bool) -> tuple[list[bytes], int, in
                     if final:
                         raise QuoteError(Reason.CSV_UNTERMINATED_QUOTE, "has a quoted field that is never closed")
                     return None  # an escaped quote may straddle the end of buf
-                if close + 1 < size and buf[close + 1] == 0x22:
+                if close + 1 < size and buf[close + 1] == QUOTE:
                     parts.append(buf[start:close + 1])
                     start = close + 2
                     continue
                 parts.append(buf[start:close])
                 break
-            value = b"".join(parts)
-            newlines += value.count(b"\n")
-            fields.append(value)
+            # Counted on the raw bytes: an escaped quote may sit between a CR and an LF.
+            breaks += line_breaks(buf[pos + 1:close])
+            fields.append(b"".join(parts))
             pos = close + 1
-            nxt = buf[pos:pos + 2]
-            if nxt[:1] == b",":
+            if pos == size:
+                return (fields, size, breaks) if final else None
+            char = buf[pos]
+            if char == COMMA:
                 pos += 1
                 continue
-            if nxt[:1] == b"\n":
-                return fields, pos + 1, newlines + 1
-            if nxt == b"\r\n":
-                return fields, pos + 2, newlines + 1
-            if nxt in (b"", b"\r"):  # the end of buf (a lone CR can only be its last byte here)
-                return (fields, size, newlines) if final else None
+            if char in (LF, CR):
+                end = _line_end(buf, pos, final)
+                return None if end is None else (fields, end, breaks + 1)
             raise QuoteError(Reason.CSV_MALFORMED_QUOTE, "has text after the closing quote of a field")
         match = _UNQUOTED_END.search(buf, pos)
         if match is None:
             if not final:
                 return None
-            fields.append(buf[pos:].removesuffix(b"\r"))
-            return fields, size, newlines
-        end = match.start()
-        char = buf[end]
-        if char == 0x22:
+            fields.append(buf[pos:])
+            return fields, size, breaks
+        at = match.start()
+        char = buf[at]
+        if char == QUOTE:
             raise QuoteError(Reason.CSV_MALFORMED_QUOTE, "has a quote inside an unquoted field")
-        if char == 0x2C:  # ','
-            fields.append(buf[pos:end])
-            pos = end + 1
+        fields.append(buf[pos:at])
+        if char == COMMA:
+            pos = at + 1
             continue
-        fields.append(buf[pos:end].removesuffix(b"\r"))
-        return fields, end + 1, newlines + 1
+        end = _line_end(buf, at, final)
+        return None if end is None else (fields, end, breaks + 1)
 
 
 def parse_records(data: bytes) -> Iterator[list[str]]:
@@ -120,25 +144,35 @@ def check_utf8(buf: bytes, start: int, end: int, first_line: int) -> None:
     try:
         region.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = first_line + region.count(b"\n", 0, exc.start)
+        line = first_line + line_breaks(region[:exc.start])
         raise Rejection(Reason.INVALID_UTF8, f"line {line} is not valid UTF-8", line) from None
 
 
+def last_record_end(buf: bytes, stop: int) -> int:
+    """The offset after the last line break that ends before ``stop`` and is known to be whole (a CR
+    as the last byte of ``buf`` may be the first half of a CRLF); 0 when there is none."""
+    lf = buf.rfind(b"\n", 0, stop)
+    limit = min(stop, len(buf) - 1)
+    cr = buf.rfind(b"\r", lf + 1, limit)  # after the last LF, so never the CR of a CRLF
+    return (cr if cr >= 0 else lf) + 1
+
+
 class CsvBody:
-    """The data records after the header: field counts and quoting, line by physical line."""
+    """The data records after the header: field counts and quoting, record by record, with the
+    physical line each starts on."""
 
     def __init__(self, columns: int, first_line: int) -> None:
         self.columns = columns
         self._line_shape = b"," * (columns - 1) + b"\n"
+        self._crlf_shape = b"," * (columns - 1) + b"\r\n"
         self.line = first_line  # physical line where the next record starts
         self.rows = 0
         self._carry = b""
         self._blank_line: int | None = None  # first of a run of blank lines not yet followed by a record
-        self._blank_count = 0
 
     def feed(self, chunk: bytes) -> None:
         buf = self._carry + chunk if self._carry else chunk
-        end = buf.rfind(b"\n") + 1
+        end = last_record_end(buf, len(buf))
         consumed = self._fast(buf, end) if end else 0
         consumed += self._exact(buf, consumed, final=False)
         self._carry = buf[consumed:]
@@ -162,24 +196,54 @@ class CsvBody:
         if quotes % 2:
             # The last line ends inside a quoted field: stop at the last line break outside quotes.
             while end and quotes % 2:
-                prev = buf.rfind(b"\n", 0, end - 1) + 1
+                # The record end that closes buf[:end] starts one byte earlier when it is a CRLF.
+                ends_at = end - 2 if buf[end - 1] == LF and buf[end - 2:end - 1] == b"\r" else end - 1
+                prev = last_record_end(buf, ends_at)
                 quotes -= buf.count(b'"', prev, end)
                 end = prev
             if not end:
                 return 0
         region = buf[:end] if end != len(buf) else buf
+        # Where every CR is the first half of a CRLF, the shape below reads CRLF as one record end.
+        # A lone CR (a record end, or in a quoted value) only takes this path when the region has no
+        # LF at all (an old Mac file); else deleting the bytes between a lone CR and a later LF could
+        # forge a CRLF, so the exact parser decides.
+        lone_crs = b"\r" in region and (_CR_NOT_BEFORE_LF.search(region) is not None or region.endswith(b"\r"))
+        if lone_crs and b"\n" in region:
+            return 0
         unquoted = _QUOTED_FIELD.sub(b"", region) if quotes else region
         if quotes and b'"' in unquoted:
             return 0  # a quote that is not a whole, well-formed field
-        # Deleting every byte but "," and "\n" leaves exactly one shape per valid line.
-        shape = unquoted.translate(None, _ALL_BUT_COMMA_AND_NEWLINE)
-        records = len(shape) // len(self._line_shape)
-        if shape != self._line_shape * records:
-            return 0
+        # Deleting every byte but "," and the line breaks leaves one shape per valid record once each
+        # record end is one LF.
+        shape = unquoted.translate(None, _ALL_BUT_SEPARATORS)
+        expected = self._line_shape
+        if lone_crs:
+            shape = shape.replace(b"\r", b"\n")
+        elif b"\r" in shape:
+            # CRLF everywhere (the usual Windows export) is compared as it is; a mix of CRLF and LF
+            # is first written with LFs.
+            if shape.startswith(self._crlf_shape):
+                expected = self._crlf_shape
+            else:
+                shape = shape.replace(b"\r\n", b"\n")
+        records = len(shape) // len(expected)
+        if shape != expected * records:
+            if expected is self._line_shape:
+                return 0
+            shape = shape.replace(b"\r\n", b"\n")  # CRLF first, LF later
+            records = len(shape) // len(self._line_shape)
+            if shape != self._line_shape * records:
+                return 0
         if not _is_utf8(region):
             return 0  # the exact parser finds the record, so rows stops right before it
         self.rows += records
-        self.line += region.count(b"\n") if quotes else records
+        if not quotes:
+            self.line += records
+        elif lone_crs:
+            self.line += region.count(b"\r")  # no LF: every CR is a line break
+        else:
+            self.line += region.count(b"\n")  # every CR is in a CRLF: LFs are the line breaks
         return end
 
     def _exact(self, buf: bytes, pos: int, final: bool) -> int:
@@ -190,22 +254,30 @@ class CsvBody:
             try:
                 record = scan_record(buf, pos, final)
             except QuoteError as exc:
-                line_end = buf.find(b"\n", pos) + 1 or (len(buf) if final else pos)
-                check_utf8(buf, pos, line_end, self.line)  # an encoding error on the same line comes first
+                # An encoding error on the record's first line comes first.
+                check_utf8(buf, pos, self._first_line_end(buf, pos, final), self.line)
                 raise Rejection(exc.reason, f"the record starting on line {self.line} {exc.what}", self.line) from None
             if record is None:
                 break
-            fields, end, newlines = record
+            fields, end, breaks = record
             check_utf8(buf, pos, end, self.line)
-            if not buf[pos:end].strip(_BLANK + b"\n"):
+            if buf[pos] in (LF, CR):
+                # An empty line: no record. It only matters if a record follows it (see _record).
                 if self._blank_line is None:
                     self._blank_line = self.line
-                self._blank_count += 1
             else:
                 self._record(len(fields))
-            self.line += newlines
+            self.line += breaks
             pos = end
         return pos - start
+
+    @staticmethod
+    def _first_line_end(buf: bytes, pos: int, final: bool) -> int:
+        """The end of the physical line ``pos`` is on (up to its first line break)."""
+        match = _LINE_BREAK.search(buf, pos)
+        if match is None:
+            return len(buf) if final else pos
+        return match.end()
 
     def _record(self, fields: int) -> None:
         if self._blank_line is not None:
@@ -215,8 +287,7 @@ class CsvBody:
                     f"line {self._blank_line} is blank (1 field), the header has {self.columns}",
                     self._blank_line,
                 )
-            self.rows += self._blank_count  # in a one-column file a blank line is an empty value
-            self._blank_line, self._blank_count = None, 0
+            self._blank_line = None  # in a one-column file an empty line is skipped, as at the end
         if fields != self.columns:
             message = f"line {self.line} has {fields} field{'' if fields == 1 else 's'}, the header has {self.columns}"
             raise Rejection(Reason.CSV_FIELD_COUNT, message, self.line)

@@ -1,11 +1,16 @@
 """NDJSON structure: every non-blank line a strict JSON object, every required column in some record.
 
+A line ends at LF, CRLF or a lone CR (docs/spec.md §2): JSON text never holds a raw CR or LF inside a
+string, so every one of them is a line end, wherever it is.
+
 orjson parses each line (it is strict: UTF-8, no NaN/Infinity, no trailing text); the slower diagnosis
 of *why* a line failed runs only for the failing line. Lines are never batched into one JSON array:
 ``{"a":[{}`` and ``{}]},{}`` would join into valid JSON although each line alone is invalid.
 """
 
 from __future__ import annotations
+
+import re
 
 import orjson
 
@@ -14,6 +19,10 @@ from telco360.gate._stream import Rejection
 from telco360.gate.verdict import Reason
 
 MAX_RECORD_BYTES = 16 << 20
+# A blank line holds only these (Java's ``\s`` without CR and LF, which end lines): it is no record.
+BLANK = b" \t\x0b\x0c"
+_BLANK_OR_CR = BLANK + b"\r"  # a line split on LF alone may keep the CR of its CRLF
+_CR_NOT_BEFORE_LF = re.compile(rb"\r[^\n]")
 _MAX_KEYS_REMEMBERED = 4096
 _loads = orjson.loads
 
@@ -31,6 +40,13 @@ def parse_line(line: bytes, number: int) -> object:
     raise Rejection(Reason.NDJSON_INVALID_JSON, f"line {number} is not valid JSON", number)
 
 
+def _one_lf_per_line_end(buf: bytes) -> bytes:
+    """``buf`` with each line end (CRLF or a lone CR) written as one LF: the same lines, the same
+    numbers."""
+    buf = buf.replace(b"\r\n", b"\n")
+    return buf.replace(b"\r", b"\n") if b"\r" in buf else buf
+
+
 class NdjsonBody:
     """Feed decompressed chunks; ``finish`` checks what only the whole file can tell."""
 
@@ -44,8 +60,16 @@ class NdjsonBody:
 
     def feed(self, chunk: bytes) -> None:
         carried = bool(self._carry)
-        lines = (self._carry + chunk if carried else chunk).split(b"\n")
-        self._carry = lines.pop()
+        buf = self._carry + chunk if carried else chunk
+        tail = b""
+        if b"\r" in buf:  # a C scan that finds nothing in the usual LF-only file
+            if buf.endswith(b"\r"):
+                buf, tail = buf[:-1], b"\r"  # maybe the first half of a CRLF: decided with the next chunk
+            if buf.endswith(b"\r") or _CR_NOT_BEFORE_LF.search(buf):
+                buf = _one_lf_per_line_end(buf)
+            # else every CR is in a CRLF: the lines keep it at their end, which JSON reads as whitespace
+        lines = buf.split(b"\n")
+        self._carry = lines.pop() + tail
         # Only a line that began in the carry can be long: a chunk alone is far below the limit.
         if carried and lines and len(lines[0]) > MAX_RECORD_BYTES:
             raise Rejection(Reason.RECORD_TOO_LONG, f"line {self.line} is longer than "
@@ -59,9 +83,10 @@ class NdjsonBody:
         self._lines(lines)
 
     def finish(self) -> None:
-        if self._carry:
-            self._lines([self._carry])
-            self._carry = b""
+        last = self._carry.removesuffix(b"\r")  # a CR at the very end ends the last line
+        if last:
+            self._lines([last])
+        self._carry = b""
         if self._missing:
             missing = ", ".join(sorted(self._missing))
             raise Rejection(
@@ -79,7 +104,7 @@ class NdjsonBody:
                 try:
                     record = loads(line)
                 except orjson.JSONDecodeError:
-                    if not line.strip():
+                    if not line.strip(_BLANK_OR_CR):
                         blank += 1
                         continue
                     record = parse_line(line, number)

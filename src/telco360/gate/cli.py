@@ -15,7 +15,7 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "validate",
         help="run the validation gate over local files",
-        description="Validate files as the S3 gate would (contract.md §3). A folder means every file under "
+        description="Validate files as the S3 gate would (docs/spec.md §3). A folder means every file under "
         "it. Exit 0 when all are valid, 1 when any is rejected, 2 on a usage error.",
     )
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="a file or a folder")

@@ -1,5 +1,5 @@
 """The validation gate's core: one pass over a file's bytes decides whether it may enter the lake
-(contract.md §3; the semantics are written down in docs/gate.md).
+(docs/spec.md §3; the semantics are written down in docs/gate.md).
 
 Pure and streaming: no AWS, no file system, memory bounded by the chunk size (plus one record of at
 most 16 MiB), whatever the file size. Messages name the problem and its line, never a record value:
@@ -20,7 +20,7 @@ from telco360.contracts import (
     normalize_name,
 )
 from telco360.formats import EXTENSIONS, Format, file_kind
-from telco360.gate._csv import CsvBody, QuoteError, scan_record
+from telco360.gate._csv import CsvBody, QuoteError, last_record_end, line_breaks, scan_record
 from telco360.gate._ndjson import NdjsonBody, parse_line
 from telco360.gate._stream import CHUNK_SIZE, ByteCounter, Readable, Rejection, content_chunks
 from telco360.gate.verdict import Reason, Verdict
@@ -80,23 +80,45 @@ class _Head:
     data: bytes  # the content read so far, BOM removed
     line: int  # 1-based line of the first non-blank line (0 when there is none)
     text: bytes  # that line, without its line break
+    end: int  # the offset in ``data`` after that line's line break
+
+
+# What a file of nothing but whitespace holds: it is empty in either format.
+_WHITESPACE = b" \t\n\r\x0b\x0c"
+
+
+def _first_break(data: bytes, start: int) -> int:
+    """The offset of the first line break (CR or LF) at or after ``start``, -1 when there is none."""
+    lf = data.find(b"\n", start)
+    cr = data.find(b"\r", start, lf if lf >= 0 else len(data))
+    return cr if cr >= 0 else lf
 
 
 def _read_head(content: Iterator[bytes]) -> _Head:
     """Read until the first non-blank line is complete (or the end): enough to tell the format,
-    the dataset and, for CSV, the header."""
+    the dataset and, for CSV, the header. A CR as the last byte read may be the first half of a
+    CRLF, so a line ending in it is complete only once the next byte is known."""
     data = b""
     for chunk in content:
         data += chunk
-        if b"\n" in data.lstrip() or len(data) > _HEAD_LIMIT:
+        if len(data) > _HEAD_LIMIT:
+            break
+        if len(data) < len(BOM) and BOM.startswith(data):
+            continue  # maybe a BOM cut by the chunking
+        text = data.removeprefix(BOM)
+        start = len(text) - len(text.lstrip(_WHITESPACE))
+        if start < len(text) and 0 <= _first_break(text, start) < len(text) - 1:
             break
     data = data.removeprefix(BOM)
-    rest = data.lstrip()
-    if not rest:
-        return _Head(data, 0, b"")
-    start = len(data) - len(rest)
-    end = data.find(b"\n", start)
-    return _Head(data, data.count(b"\n", 0, start) + 1, data[start:] if end < 0 else data[start:end])
+    start = len(data) - len(data.lstrip(_WHITESPACE))
+    if start == len(data):
+        return _Head(data, 0, b"", len(data))
+    line_start = last_record_end(data, start)
+    brk = _first_break(data, start)
+    if brk < 0:  # the first line is all there is (or runs past the head limit)
+        return _Head(data, line_breaks(data[:line_start]) + 1, data[line_start:], len(data))
+    end = brk + 2 if data[brk:brk + 2] == b"\r\n" else brk + 1
+    return _Head(data, line_breaks(data[:line_start]) + 1, data[line_start:brk], end)
 
 
 def _empty(fmt: str) -> Rejection:
@@ -149,10 +171,9 @@ def _validate_csv(content: Iterator[bytes], progress: _Progress) -> None:
     if progress.dataset is None:
         progress.dataset = _detected(names, "the CSV header")
     _check_header(names, get_contract(progress.dataset))
-    header_end = head.data.find(b"\n") + 1 or len(head.data)
     body = CsvBody(len(names), first_line=2)
     try:
-        for chunk in chain((head.data[header_end:],), content):
+        for chunk in chain((head.data[head.end:],), content):
             body.feed(chunk)
         body.finish()
     finally:

@@ -1,4 +1,4 @@
-"""Where a validated file goes (contract.md §1 and §3). Pure: the Lambda (S3) and the local runner
+"""Where a validated file goes (docs/spec.md §1 and §3). Pure: the Lambda (S3) and the local runner
 (a folder) both ask this module, then do the copy with their own storage."""
 
 from __future__ import annotations

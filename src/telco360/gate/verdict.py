@@ -1,4 +1,4 @@
-"""What the validation gate decides about one file (contract.md §3)."""
+"""What the validation gate decides about one file (docs/spec.md §3)."""
 
 from __future__ import annotations
 
@@ -49,3 +49,10 @@ class Verdict:
         out = asdict(self)
         out["reason"] = self.reason.value if self.reason else None
         return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Verdict:
+        """Read back ``to_dict``'s output (unknown keys are an error: a misspelling must not pass)."""
+        fields = dict(data)
+        reason = fields.pop("reason", None)
+        return cls(**fields, reason=Reason(reason) if reason else None)

@@ -1,21 +1,22 @@
 """The validation gate over a local lake's ``raw/`` folder: the same core and routing rules as the
-Lambda (contract.md §1 and §3), with a folder as the storage instead of S3."""
+Lambda (docs/spec.md §1 and §3), with a folder as the storage instead of S3."""
 
 from __future__ import annotations
 
 import logging
-import shutil
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import orjson
 
 from telco360 import runs, zones
 from telco360.gate.routing import destination_key, reason_document
 from telco360.gate.verdict import Verdict
+from telco360.storage import folder
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +28,20 @@ class FileOutcome:
     verdict: Verdict
     size: int
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source_key, "destination": self.destination_key, "size": self.size,
+                **self.verdict.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FileOutcome:
+        verdict = {k: v for k, v in data.items() if k not in ("source", "destination", "size")}
+        return cls(data["source"], data["destination"], Verdict.from_dict(verdict), int(data["size"]))
+
 
 @dataclass
 class GateSummary:
+    """What the gate did with the files under raw/ for one ingest date (the local runner's gate step)."""
+
     ingest_date: str
     outcomes: list[FileOutcome] = field(default_factory=list)
 
@@ -47,7 +59,7 @@ class GateSummary:
     def rejected_by_reason(self) -> dict[str, int]:
         return dict(sorted(Counter(o.verdict.reason.value if o.verdict.reason else "?" for o in self.rejected).items()))
 
-    def to_dict(self) -> dict[str, object]:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "ingest_date": self.ingest_date,
             "files": len(self.outcomes),
@@ -55,11 +67,13 @@ class GateSummary:
             "rejected": len(self.rejected),
             "accepted_by_dataset": self.accepted_by_dataset(),
             "rejected_by_reason": self.rejected_by_reason(),
-            "outcomes": [
-                {"source": o.source_key, "destination": o.destination_key, "size": o.size, **o.verdict.to_dict()}
-                for o in self.outcomes
-            ],
+            "outcomes": [o.to_dict() for o in self.outcomes],
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GateSummary:
+        """Read back ``to_dict``'s output (the counts are derived, so only the outcomes are read)."""
+        return cls(data["ingest_date"], [FileOutcome.from_dict(o) for o in data["outcomes"]])
 
 
 # (index, total, outcome) after each file, so a front-end can show a counter
@@ -83,37 +97,16 @@ def _arrival_token() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
 
 
-def free_key(lake: Path, key: str) -> str:
-    """``key`` if nothing is there yet, else the same folder with ``zones.unique_file_name``: two arrivals
-    with one name on one day never overwrite each other."""
-    candidate = key
-    while (lake / candidate).exists():
-        folder = key.rsplit("/", 1)[0]
-        candidate = f"{folder}/{zones.unique_file_name(zones.file_name_of(key), _arrival_token())}"
-    return candidate
-
-
-def move_verified(source: Path, target: Path) -> None:
-    """Copy, check the copy's size, then delete the source: nothing is deleted before its copy is
-    confirmed (contract.md §3)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source, target)
-    expected, copied = source.stat().st_size, target.stat().st_size
-    if copied != expected:
-        target.unlink(missing_ok=True)
-        raise OSError(f"copy of {source} to {target} has {copied} bytes, expected {expected}")
-    source.unlink()
-
-
 def gate_file(lake: Path, path: Path, ingest_date: str) -> FileOutcome:
     from telco360.gate import validate_stream
 
     source_key = key_of(lake, path)
     with path.open("rb") as stream:
         verdict = validate_stream(stream, source_key)
-    target_key = free_key(lake, destination_key(verdict, zones.file_name_of(source_key), ingest_date))
+    target_key = folder.free_key(lake, destination_key(verdict, zones.file_name_of(source_key), ingest_date),
+                                 _arrival_token)
     size = path.stat().st_size
-    move_verified(path, lake / target_key)
+    folder.move_file(path, lake / target_key)
     if not verdict.valid:
         reason = reason_document(verdict, source_key, target_key, ingest_date)
         (lake / zones.reason_key(target_key)).write_bytes(orjson.dumps(reason, option=orjson.OPT_INDENT_2))
@@ -123,9 +116,9 @@ def gate_file(lake: Path, path: Path, ingest_date: str) -> FileOutcome:
 
 def _prune_empty_folders(root: Path) -> None:
     # Producers' sub-folders (year=/month=/day=) would pile up empty after their files moved on.
-    for folder in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
-        if not any(folder.iterdir()):
-            folder.rmdir()
+    for sub in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+        if not any(sub.iterdir()):
+            sub.rmdir()
 
 
 def run_gate(lake: Path, ingest_date: str, on_file: FileCallback | None = None) -> GateSummary:
