@@ -154,7 +154,8 @@ def test_reason_codes_name_the_column_and_the_rule(spark) -> None:
     df = spark.createDataFrame([("bad",), (None,), (" ",), ("2025-01-05T00:00:00Z",)], "raw string")
     # WHEN the reason codes are computed
     rows = df.select(
-        reason_codes(F.col("raw"), required)[0].alias("req"), reason_codes(F.col("raw"), optional)[0].alias("opt")
+        *(F.concat(found["column"], F.lit(":"), found["code"]).alias(name) for name, found in (
+            ("req", reason_codes(F.col("raw"), required)[0]), ("opt", reason_codes(F.col("raw"), optional)[0])))
     ).collect()
     # THEN a missing required value and a failed cast have their own codes
     assert [(r["req"], r["opt"]) for r in rows] == [

@@ -39,6 +39,11 @@ def rows(spark, path: str) -> list[dict[str, Any]]:
     return [r.asDict() for r in spark.read.parquet(path).orderBy("_source_file", "_line").collect()]
 
 
+def reasons_of(row: dict[str, Any]) -> list[str]:
+    """A quarantine row's reasons as ``column:code`` texts."""
+    return [f"{r['column']}:{r['code']}" for r in row["_reasons"]]
+
+
 def parquet_files(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.glob("*.parquet"))
 
@@ -105,7 +110,7 @@ def lake(spark, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path
     previous = spark.conf.get("spark.sql.ansi.enabled")
     spark.conf.set("spark.sql.ansi.enabled", "true")
     try:
-        report = run_clean(spark, str(root), D)
+        report = run_clean(spark, str(root), D).to_dict()
     finally:
         spark.conf.set("spark.sql.ansi.enabled", previous)
     yield root, report
@@ -133,7 +138,7 @@ def test_invalid_records_are_quarantined_with_reasons_original_text_and_line(spa
     root, _ = lake
     got = rows(spark, zones.quarantine_path(lake_uri(str(root)), "customers", D))
     # THEN every invalid record is there, with the original values, why, and where it came from
-    assert [(r["_line"], r["customer_id"], r["_reasons"]) for r in got] == [
+    assert [(r["_line"], r["customer_id"], reasons_of(r)) for r in got] == [
         (3, "C2", ["date_of_birth:invalid_date", "status:invalid_enum"]),
         (4, None, ["customer_id:required"]),
         (5, None, ["_record:malformed"]),
@@ -174,7 +179,7 @@ def test_csv_lines_count_quoted_newlines_of_earlier_records(spark, lake) -> None
     quarantined = rows(spark, zones.quarantine_path(base, "activity", D))
     # THEN _line is the physical line where each record starts (header = line 1)
     assert clean == [("E1", 2), ("E2", 4), ("E3", 5)]
-    assert [(r["event_id"], r["_line"], r["_reasons"]) for r in quarantined] == [
+    assert [(r["event_id"], r["_line"], reasons_of(r)) for r in quarantined] == [
         ("E4", 8, ["event_timestamp:invalid_timestamp"])]
     assert quarantined[0]["event_timestamp"] == "not a time"
 
@@ -190,8 +195,9 @@ def test_report_counts_files_rows_reasons_and_dropped_columns(lake) -> None:
         "_record:malformed": 1, "customer_id:required": 1, "date_of_birth:invalid_date": 1, "status:invalid_enum": 1}
     assert customers["columns_dropped"] == {"loyalty_tier": 1}
     assert customers["files"] == [
-        {"file": "customers.ndjson", "format": "ndjson", "rows": 5, "unknown_columns": ["loyalty_tier"]},
-        {"file": "customers_2.jsonl.gz", "format": "ndjson", "rows": 1, "unknown_columns": []},
+        {"file": "customers.ndjson", "format": "ndjson", "rows": 5, "rows_quarantined": 3,
+         "unknown_columns": ["loyalty_tier"]},
+        {"file": "customers_2.jsonl.gz", "format": "ndjson", "rows": 1, "rows_quarantined": 0, "unknown_columns": []},
     ]
     assert report["datasets"]["activity"]["columns_dropped"] == {"extra": 4}
     assert report["datasets"]["plans"]["quarantine_reasons"] == {"data_allowance_gb:invalid_int": 2}
@@ -216,9 +222,9 @@ def test_aliases_map_to_the_contract_column_in_both_formats(spark, tmp_path: Pat
     files = fs.list_files(lake_uri(str(a.parent)))
     assert [f.name for f in files] == [a.name, b.name]
     # WHEN the records are read
-    got = read_records(spark, fs, files, contract).frame.orderBy("_source_file").collect()
+    got = read_records(spark, fs, files, contract).orderBy("_source_file").collect()
     # THEN the alias became the contract name and unknown names are listed
-    assert [(r[FIELDS].get("customer_id"), r[UNKNOWN]) for r in got] == [("C1", ["mystery"]), ("C2", [])]
+    assert [(r[FIELDS]["customer_id"], r[UNKNOWN]) for r in got] == [("C1", ["mystery"]), ("C2", [])]
 
 
 # --- splits, reruns, empty days -----------------------------------------------------------------------
@@ -233,7 +239,7 @@ def test_line_numbers_are_exact_across_many_input_splits(spark, tmp_path: Path) 
     spark.conf.set("spark.sql.files.maxPartitionBytes", "16384")
     try:
         # WHEN Job A runs
-        report = run_clean(spark, str(tmp_path), D, datasets=("activity",))
+        report = run_clean(spark, str(tmp_path), D, datasets=("activity",)).to_dict()
     finally:
         spark.conf.set("spark.sql.files.maxPartitionBytes", previous)
     # THEN every record's _line is its physical line, and the output is one file, not one per split
@@ -262,7 +268,7 @@ def test_rerun_replaces_only_its_date_and_an_empty_day_empties_the_partition(spa
     assert {p.name: p.stat().st_mtime_ns for p in other.iterdir()} == other_before
     # WHEN D's archive folder is gone (a date with no files) and D rerun
     shutil.rmtree(tmp_path / zones.partition("archive", "customers", D))
-    report = run_clean(spark, str(tmp_path), D, datasets=("customers",))
+    report = run_clean(spark, str(tmp_path), D, datasets=("customers",)).to_dict()
     # THEN D's partitions exist with the schema and no rows; D2 still has its row
     for path in (clean, quarantine):
         df = spark.read.parquet(path)
@@ -286,7 +292,7 @@ def test_real_extracts_clean_without_quarantine(spark, sample_dir: Path, tmp_pat
         header = 1 if dataset == "plans" else 0
         expected[dataset] = sum(sum(1 for line in f.open() if line.strip()) - header for f in files)
     # WHEN Job A runs
-    report = run_clean(spark, str(tmp_path), D)
+    report = run_clean(spark, str(tmp_path), D).to_dict()
     # THEN every record is clean
     for dataset, n in expected.items():
         assert spark.read.parquet(zones.clean_path(lake_uri(str(tmp_path)), dataset, D)).count() == n

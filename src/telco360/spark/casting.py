@@ -18,6 +18,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from telco360.contracts import Column, ColumnType
+from telco360.reports import ReasonCode
 from telco360.spark.schemas import spark_type
 
 _DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
@@ -25,8 +26,8 @@ _TIMESTAMP = (
     r"^([0-9]{4}-[0-9]{2}-[0-9]{2})[T ]([0-9]{2}:[0-9]{2}:[0-9]{2})"  # date, time
     r"(?:\.([0-9]{1,6}))?(Z|[+-][0-9]{2}:[0-9]{2})?$"  # fraction, offset
 )
-_CANONICAL_TIMESTAMP = "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX"
-_INT = r"^([+-]?)0*([0-9]+)$"
+_TIMESTAMP_PATTERN = "yyyy-MM-dd'T'HH:mm:ss[.SSSSSS][XXX]"
+_INT = r"^[+-]?[0-9]+$"
 _DECIMAL = r"^[+-]?[0-9]+(\.[0-9]+)?$"
 # An NDJSON number reaches the cast as Spark's JSON parser prints it: Java's double notation, which
 # turns to d.dddE±n outside [0.001, 10^7) (12345678.9 -> "1.23456789E7"). That form is accepted for
@@ -36,7 +37,7 @@ _LONG_MAX_DIGITS = str(2**63 - 1)
 _LONG_MIN_DIGITS = str(2**63)
 _TRUE = ("y", "yes", "true", "1")
 _FALSE = ("n", "no", "false", "0")
-_SURROUNDING_SPACE = r"^\s+|\s+$"
+_ASCII_SPACE = " \t\n\u000b\f\r"  # what Java's \s matches: ASCII white space only (NBSP is text)
 
 
 class Cast(NamedTuple):
@@ -46,56 +47,47 @@ class Cast(NamedTuple):
 
 def clean_text(raw: SparkColumn) -> SparkColumn:
     """Trimmed text, null when blank (the string rule, and the first step of every other rule)."""
-    trimmed = F.regexp_replace(raw, _SURROUNDING_SPACE, "")
+    # btrim with a character set, not a regex: this runs on every value of every record.
+    trimmed = F.btrim(raw, F.lit(_ASCII_SPACE))
     return F.when(trimmed != "", trimmed)
 
 
-def _checked(text: SparkColumn, value: SparkColumn) -> Cast:
-    # A null value from a non-null text is exactly "did not cast".
-    return Cast(value, text.isNull() | value.isNotNull())
+# Each rule maps a column's cleaned text (``clean_text``, already computed: the job materializes it
+# once) to its typed value, null when the text is null or does not cast. A non-null text with a null
+# value is exactly "did not cast".
+def cast_string(text: SparkColumn, column: Column) -> SparkColumn:
+    return F.lower(text) if column.lowercase else text
 
 
-def cast_string(text: SparkColumn, column: Column) -> Cast:
-    return Cast(F.lower(text) if column.lowercase else text, F.lit(True))
-
-
-def cast_enum(text: SparkColumn, column: Column) -> Cast:
+def cast_enum(text: SparkColumn, column: Column) -> SparkColumn:
     low = F.lower(text)
-    return _checked(text, F.when(low.isin(*column.allowed_values), low))
+    return F.when(low.isin(*column.allowed_values), low)
 
 
-def cast_date(text: SparkColumn, column: Column) -> Cast:
+def cast_date(text: SparkColumn, column: Column) -> SparkColumn:
     # try_to_timestamp turns 2025-02-30 into null (never an ANSI error or a roll-over to March).
-    parsed = F.try_to_timestamp(text, F.lit("yyyy-MM-dd")).cast(T.DateType())
-    return _checked(text, F.when(text.rlike(_DATE), parsed))
+    return F.when(text.rlike(_DATE), F.try_to_timestamp(text, F.lit("yyyy-MM-dd")).cast(T.DateType()))
 
 
-def cast_timestamp(text: SparkColumn, column: Column) -> Cast:
-    # Every accepted form is rewritten to one canonical text (6-digit fraction, explicit offset, no
-    # offset = UTC) so that a single fixed pattern parses it.
-    offset = F.regexp_extract(text, _TIMESTAMP, 4)
-    canonical = F.concat(
-        F.regexp_extract(text, _TIMESTAMP, 1), F.lit("T"), F.regexp_extract(text, _TIMESTAMP, 2), F.lit("."),
-        F.rpad(F.regexp_extract(text, _TIMESTAMP, 3), 6, "0"),
-        F.when(offset.isin("", "Z"), F.lit("+00:00")).otherwise(offset),
-    )
-    parsed = F.try_to_timestamp(canonical, F.lit(_CANONICAL_TIMESTAMP))
-    return _checked(text, F.when(text.rlike(_TIMESTAMP), parsed))
+def cast_timestamp(text: SparkColumn, column: Column) -> SparkColumn:
+    # The regex admits exactly the contract's forms; the one pattern then parses all of them (the
+    # fraction is read with 1 to 6 digits, a missing offset is the session's UTC).
+    return F.when(text.rlike(_TIMESTAMP), F.try_to_timestamp(F.translate(text, " ", "T"), F.lit(_TIMESTAMP_PATTERN)))
 
 
-def cast_int(text: SparkColumn, column: Column) -> Cast:
+def cast_int(text: SparkColumn, column: Column) -> SparkColumn:
     # Range-check the digits as text (equal-length digit strings compare like numbers), so the
     # cast below can neither overflow nor raise under ANSI.
-    negative = F.regexp_extract(text, _INT, 1) == "-"
-    digits = F.regexp_extract(text, _INT, 2)
+    negative = text.startswith("-")
+    digits = F.regexp_replace(text, "^[+-]?0*(?=[0-9])", "")
     in_range = (F.length(digits) < len(_LONG_MAX_DIGITS)) | (
         (F.length(digits) == len(_LONG_MAX_DIGITS))
         & F.when(negative, digits <= _LONG_MIN_DIGITS).otherwise(digits <= _LONG_MAX_DIGITS)
     )
-    return _checked(text, F.when(text.rlike(_INT) & in_range, text.cast(T.LongType())))
+    return F.when(text.rlike(_INT) & in_range, text.cast(T.LongType()))
 
 
-def cast_decimal(text: SparkColumn, column: Column) -> Cast:
+def cast_decimal(text: SparkColumn, column: Column) -> SparkColumn:
     precision, scale = column.precision or 38, column.scale or 0
     exponent = F.regexp_extract(text, _JSON_DOUBLE, 1)
     integer_digits = (
@@ -103,26 +95,25 @@ def cast_decimal(text: SparkColumn, column: Column) -> Cast:
         .otherwise(F.length(F.regexp_extract(text, r"^[+-]?0*([0-9]*)", 1)))
     )
     # One spare digit holds a rounding carry (9.995 -> 10.00); Spark's string->decimal cast rounds
-    # HALF_UP (ties away from zero, also for negatives), as contract §2 asks.
+    # HALF_UP (ties away from zero, also for negatives), as docs/spec.md §2 asks.
     wide = T.DecimalType(min(38, precision + 1), scale)
     fits = (text.rlike(_DECIMAL) | text.rlike(_JSON_DOUBLE)) & (integer_digits <= precision - scale)
     rounded = F.when(fits, text.cast(wide))
     limit = F.lit(10 ** (precision - scale)).cast(T.DecimalType(38, 0))
-    value = F.when(F.abs(rounded) < limit, rounded.cast(T.DecimalType(precision, scale)))
-    return _checked(text, value)
+    return F.when(F.abs(rounded) < limit, rounded.cast(T.DecimalType(precision, scale)))
 
 
-def cast_boolean(text: SparkColumn, column: Column) -> Cast:
+def cast_boolean(text: SparkColumn, column: Column) -> SparkColumn:
     low = F.lower(text)
-    return _checked(text, F.when(low.isin(*_TRUE), F.lit(True)).when(low.isin(*_FALSE), F.lit(False)))
+    return F.when(low.isin(*_TRUE), F.lit(True)).when(low.isin(*_FALSE), F.lit(False))
 
 
-def cast_json(text: SparkColumn, column: Column) -> Cast:
+def cast_json(text: SparkColumn, column: Column) -> SparkColumn:
     # get_json_object(v, '$') re-serializes compactly and is null for text that is not JSON.
-    return _checked(text, F.when(text.startswith("{"), F.get_json_object(text, "$")))
+    return F.when(text.startswith("{"), F.get_json_object(text, "$"))
 
 
-_BUILDERS: dict[ColumnType, Callable[[SparkColumn, Column], Cast]] = {
+_BUILDERS: dict[ColumnType, Callable[[SparkColumn, Column], SparkColumn]] = {
     "string": cast_string,
     "enum": cast_enum,
     "date": cast_date,
@@ -134,18 +125,33 @@ _BUILDERS: dict[ColumnType, Callable[[SparkColumn, Column], Cast]] = {
 }
 
 
+def typed_value(text: SparkColumn, column: Column) -> SparkColumn:
+    """The typed value (the column's clean Spark type) of a column's cleaned text."""
+    return _BUILDERS[column.type](text, column).cast(spark_type(column))
+
+
 def cast_column(raw: SparkColumn, column: Column) -> Cast:
-    """The typed value of one raw text column (with the column's clean Spark type) and its ``ok``."""
+    """The typed value of one raw text column and its ``ok`` (false only when a non-null text failed
+    its rule), in one expression: for tests and small frames; the job materializes each step."""
     text = clean_text(raw)
-    cast = _BUILDERS[column.type](text, column)
-    return Cast(cast.value.cast(spark_type(column)), cast.ok)
+    value = typed_value(text, column)
+    return Cast(value, text.isNull() | value.isNotNull())
+
+
+def reason(column: str, code: ReasonCode) -> SparkColumn:
+    """A quarantine reason (schemas.REASON_TYPE) as a literal."""
+    return F.struct(F.lit(column).alias("column"), F.lit(code.value).alias("code"))
+
+
+def column_reason(text: SparkColumn, value: SparkColumn, column: Column) -> SparkColumn:
+    """The column's reason when it breaks a rule (``required`` or ``invalid_<type>``), else null."""
+    found = F.when(text.isNotNull() & value.isNull(), reason(column.name, ReasonCode.invalid(column.type)))
+    if column.required:
+        found = F.when(text.isNull(), reason(column.name, ReasonCode.REQUIRED)).otherwise(found)
+    return found
 
 
 def reason_codes(raw: SparkColumn, column: Column) -> tuple[SparkColumn, Cast]:
-    """The column's reason code when it breaks a rule (``<column>:required`` or
-    ``<column>:invalid_<type>``), else null; and its Cast."""
+    """``column_reason`` and the Cast of one raw text column, in one expression (tests)."""
     cast = cast_column(raw, column)
-    reason = F.when(~cast.ok, F.lit(f"{column.name}:invalid_{column.type}"))
-    if column.required:
-        reason = F.when(cast.value.isNull() & cast.ok, F.lit(f"{column.name}:required")).otherwise(reason)
-    return reason, cast
+    return column_reason(clean_text(raw), cast.value, column), cast

@@ -1,11 +1,14 @@
 """Glue Job A: archive -> clean (contract-typed Parquet) and quarantine (invalid records, with reasons).
 
 For run date D and each dataset, every file under ``archive/<dataset>/ingest_date=D/`` is parsed
-(``read_raw``), cast with contract §2's rules (``casting``) and split: valid records go to
+(``read_raw``), cast with docs/spec.md §2's rules (``casting``) and split: valid records go to
 ``clean/<dataset>/ingest_date=D/``, the others to ``quarantine/<dataset>/ingest_date=D/`` with their
-original text, reason codes, source file and line. Each output is written to the partition folder
-itself with ``mode("overwrite")``: that replaces exactly D (also when D's new output is empty, which
-Spark's dynamic partition overwrite would leave stale) and never touches another date.
+original text, reasons, source file and line. Each output is written to the partition folder itself
+with ``mode("overwrite")``: that replaces exactly D (also when D's new output is empty, which Spark's
+dynamic partition overwrite would leave stale) and never touches another date.
+
+The day's checked records are cached once (columnar, memory then disk): the run report, the clean
+write and the quarantine write all read that cache, so the files are parsed once.
 """
 
 from __future__ import annotations
@@ -15,27 +18,28 @@ import logging
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from telco360 import runs, zones
-from telco360.contracts import DATASETS, Contract, get_contract
+from telco360.contracts import DATASETS, Column, Contract, get_contract
 from telco360.formats import file_kind
-from telco360.spark.casting import reason_codes
+from telco360.reports import RECORD, CleanReport, DatasetCleanReport, FileReport, ReasonCode
+from telco360.spark.casting import clean_text, column_reason, reason, typed_value
 from telco360.spark.evolution import write_version_marker
 from telco360.spark.lakefs import LakeFile, LakeFS
-from telco360.spark.read_raw import FIELDS, UNKNOWN, read_records
+from telco360.spark.read_raw import FIELDS, NOT_TEXT, UNKNOWN, materialized, read_records
 from telco360.spark.schemas import LINE, RAW_RECORD, REASONS, SOURCE_FILE, clean_schema, quarantine_schema
 
 log = logging.getLogger("telco360.clean")
 
 JOB = "clean"
-MALFORMED = "_record:malformed"
 # Output files sized for a warehouse bulk load: about this much input per output file.
 TARGET_FILE_BYTES = 128 * 1024 * 1024
-_RAW_PREFIX = "_raw__"
+_RAW_PREFIX, _NOT_TEXT_PREFIX = "_raw__", "_not_text__"
+_MALFORMED = "_malformed"
 
 
 def lake_uri(lake_root: str) -> str:
@@ -50,21 +54,35 @@ def output_files(input_bytes: int) -> int:
 
 def check_records(records: DataFrame, contract: Contract) -> DataFrame:
     """Raw records -> one row each with the raw text (``_raw__<column>``), the typed values, the
-    reason codes (empty when the record is valid) and provenance."""
-    raw = {c.name: F.try_element_at(F.col(FIELDS), F.lit(c.name)) for c in contract.columns}
-    checks = {c.name: reason_codes(raw[c.name], c) for c in contract.columns}
-    reasons = F.when(F.col(FIELDS).isNull(), F.array(F.lit(MALFORMED))).otherwise(
-        F.array_compact(F.array(*(reason for reason, _ in checks.values())))
-    )
-    return records.select(
+    reasons (``{column, code}``, empty when the record is valid) and provenance.
+
+    The typed values are materialized before the reasons read them: unmaterialized, Spark would
+    recompute every cast for each use. Trimming is cheap and simply repeated."""
+    provenance = (RAW_RECORD, SOURCE_FILE, LINE, UNKNOWN)
+    raw = {c.name: F.col(FIELDS)[c.name] for c in contract.columns}
+    values = materialized(records.select(
+        *provenance,
+        F.col(FIELDS).isNull().alias(_MALFORMED),
+        *(F.array_contains(NOT_TEXT, c.name).alias(_NOT_TEXT_PREFIX + c.name) for c in _strings(contract)),
         *(raw[c.name].alias(_RAW_PREFIX + c.name) for c in contract.columns),
-        *(cast.value.alias(name) for name, (_, cast) in checks.items()),
-        reasons.alias(REASONS),
-        RAW_RECORD,
-        SOURCE_FILE,
-        LINE,
-        UNKNOWN,
+        *(typed_value(clean_text(raw[c.name]), c).alias(c.name) for c in contract.columns),
+    ))
+    found = [column_reason(clean_text(F.col(_RAW_PREFIX + c.name)), F.col(c.name), c) for c in contract.columns]
+    not_text = [F.when(F.col(_NOT_TEXT_PREFIX + c.name), reason(c.name, ReasonCode.INVALID_STRING))
+                for c in _strings(contract)]
+    reasons = F.when(F.col(_MALFORMED), F.array(reason(RECORD, ReasonCode.MALFORMED))).otherwise(
+        F.array_compact(F.array(*found, *not_text))
     )
+    return values.select(
+        *(F.col(_RAW_PREFIX + c.name) for c in contract.columns),
+        *contract.column_names,
+        reasons.alias(REASONS),
+        *provenance,
+    )
+
+
+def _strings(contract: Contract) -> list[Column]:
+    return [c for c in contract.columns if c.type == "string"]
 
 
 def clean_rows(checked: DataFrame, contract: Contract) -> DataFrame:
@@ -88,63 +106,59 @@ def _write(df: DataFrame, files: int, path: str) -> None:
 _ROW, _REASON, _COLUMN = "row", "reason", "column"
 
 
-def _report(checked: DataFrame, files: Sequence[LakeFile]) -> dict[str, Any]:
-    # One small aggregate over the cached frame: every row counts once as a "row" (and as clean or
-    # not), once per reason and once per dropped column, keyed by file.
+def _report(checked: DataFrame, files: Sequence[LakeFile], contract: Contract) -> DatasetCleanReport:
+    # One small aggregate over the cached frame: every row counts once as a "row" (and as quarantined
+    # or not), once per reason and once per dropped column, keyed by file.
     keys = F.concat(
         F.array(F.struct(F.lit(_ROW).alias("kind"), F.lit("").alias("name"))),
-        F.transform(REASONS, lambda r: F.struct(F.lit(_REASON).alias("kind"), r.alias("name"))),
+        F.transform(REASONS, lambda r: F.struct(F.lit(_REASON).alias("kind"),
+                                                F.concat_ws(":", r["column"], r["code"]).alias("name"))),
         F.transform(UNKNOWN, lambda u: F.struct(F.lit(_COLUMN).alias("kind"), u.alias("name"))),
     )
     counts = (
         checked.select(SOURCE_FILE, F.size(REASONS).alias("n_reasons"), F.inline(keys))
         .groupBy(SOURCE_FILE, "kind", "name")
-        .agg(F.count(F.lit(1)).alias("n"), F.count_if(F.col("n_reasons") == 0).alias("clean"))
+        .agg(F.count(F.lit(1)).alias("n"), F.count_if(F.col("n_reasons") > 0).alias("quarantined"))
         .collect()
     )
     rows: dict[str, int] = {}
+    quarantined: dict[str, int] = {}
     reasons: dict[str, int] = {}
-    unknown: dict[str, dict[str, int]] = {}
+    unknown: dict[str, set[str]] = {}
     dropped: dict[str, int] = {}
-    rows_clean = 0
     for r in counts:
         if r["kind"] == _ROW:
-            rows[r[SOURCE_FILE]] = r["n"]
-            rows_clean += r["clean"]
+            rows[r[SOURCE_FILE]], quarantined[r[SOURCE_FILE]] = r["n"], r["quarantined"]
         elif r["kind"] == _REASON:
             reasons[r["name"]] = reasons.get(r["name"], 0) + r["n"]
         else:
-            unknown.setdefault(r[SOURCE_FILE], {})[r["name"]] = r["n"]
+            unknown.setdefault(r[SOURCE_FILE], set()).add(r["name"])
             dropped[r["name"]] = dropped.get(r["name"], 0) + r["n"]
-    rows_read = sum(rows.values())
-    return {
-        "files_read": len(files),
-        "rows_read": rows_read,
-        "rows_clean": rows_clean,
-        "rows_quarantined": rows_read - rows_clean,
-        "quarantine_reasons": dict(sorted(reasons.items())),
-        "columns_dropped": dict(sorted(dropped.items())),
-        "files": [
-            {
-                "file": f.name,
-                "format": file_kind(f.name).format,
-                "rows": rows.get(f.name, 0),
-                "unknown_columns": sorted(unknown.get(f.name, {})),
-            }
+    rows_read, rows_quarantined = sum(rows.values()), sum(quarantined.values())
+    return DatasetCleanReport(
+        dataset=contract.name,
+        contract_version=contract.version,
+        files_read=len(files),
+        rows_read=rows_read,
+        rows_clean=rows_read - rows_quarantined,
+        rows_quarantined=rows_quarantined,
+        quarantine_reasons=dict(sorted(reasons.items())),
+        columns_dropped=dict(sorted(dropped.items())),
+        files=[
+            FileReport(file=f.name, format=file_kind(f.name).format, rows=rows.get(f.name, 0),
+                       rows_quarantined=quarantined.get(f.name, 0), unknown_columns=sorted(unknown.get(f.name, ())))
             for f in files
         ],
-    }
+    )
 
 
-def clean_dataset(spark: SparkSession, fs: LakeFS, root: str, dataset: str, run_date: str) -> dict[str, Any]:
+def clean_dataset(spark: SparkSession, fs: LakeFS, root: str, dataset: str, run_date: str) -> DatasetCleanReport:
     """Job A for one dataset and day; returns the dataset's part of the run report."""
     contract = get_contract(dataset)
     files = fs.list_files(zones.archive_path(root, dataset, run_date))
-    records = read_records(spark, fs, files, contract)
-    checked = check_records(records.frame, contract).persist()
+    checked = check_records(read_records(spark, fs, files, contract), contract).persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        report = _report(checked, files)  # the first action: fills the cache in one pass over the input
-        records.release()
+        report = _report(checked, files, contract)  # the first action: fills the cache in one pass
         n_files = output_files(sum(f.size for f in files))
         clean_partition = zones.clean_path(root, dataset, run_date)
         _write(clean_rows(checked, contract), n_files, clean_partition)
@@ -153,26 +167,26 @@ def clean_dataset(spark: SparkSession, fs: LakeFS, root: str, dataset: str, run_
         _write(quarantine_rows(checked, contract), n_files, zones.quarantine_path(root, dataset, run_date))
     finally:
         checked.unpersist()
-        records.release()
-    report["contract_version"] = contract.version
     log.info("clean %s %s: %d rows read, %d clean, %d quarantined", dataset, run_date,
-             report["rows_read"], report["rows_clean"], report["rows_quarantined"])
+             report.rows_read, report.rows_clean, report.rows_quarantined)
     return report
 
 
-def run_clean(spark: SparkSession, lake_root: str, run_date: str, datasets: Sequence[str] = DATASETS) -> dict:
+def run_clean(spark: SparkSession, lake_root: str, run_date: str, datasets: Sequence[str] = DATASETS) -> CleanReport:
     """Run Job A for ``run_date`` over ``datasets``; write the run report beside the lake's other
     reports and return it."""
-    runs.parse_run_date(run_date)
+    day = runs.parse_run_date(run_date).isoformat()
     root = lake_uri(lake_root)
     fs = LakeFS(spark)
-    report = {
-        "job": JOB,
-        "run_date": run_date,
-        "datasets": {ds: clean_dataset(spark, fs, root, ds, run_date) for ds in datasets},
-    }
-    text = json.dumps(report, indent=2, sort_keys=True)
-    fs.write_text(zones.report_path(root, JOB, run_date), text)
-    log.info("clean run report: %s", json.dumps(report, sort_keys=True))
+    report = CleanReport(run_date=day, datasets={ds: clean_dataset(spark, fs, root, ds, day) for ds in datasets})
+    text = json.dumps(report.to_dict(), indent=2, sort_keys=True)
+    fs.write_text(zones.report_path(root, JOB, day), text)
+    log.info("clean run report: %s", json.dumps(report.to_dict(), sort_keys=True))
     return report
 
+
+def run_clean_range(spark: SparkSession, lake_root: str, run_date: str,
+                    through: str | None = None) -> list[CleanReport]:
+    """Job A for every date of the request (a date, a schedule's time, or a range), in order; the first
+    failure stops it (fail-fast: the later dates are not cleaned)."""
+    return [run_clean(spark, lake_root, day.isoformat()) for day in runs.resolve_range(run_date, through)]

@@ -1,10 +1,24 @@
 """Archived files (CSV or NDJSON, optionally gzipped, mixed within a day) -> one record layout.
 
-Both formats become rows of ``(_source_file, _line, _raw_record, _fields, _unknown)``: ``_fields`` maps
-each contract column the record names to its raw text value, ``_unknown`` lists the normalized names
-the contract does not know (dropped, but counted in the run report), and ``_raw_record`` holds the
-line of a record that did not parse at all (``_fields`` is then null). Casting happens once, later,
-on this layout, so CSV and NDJSON follow exactly the same rules.
+Both formats become rows of ``(_source_file, _line, _raw_record, _fields, _unknown, _not_text)``:
+``_fields`` holds each contract column's raw text (null where the record does not name it), ``_unknown`` lists the
+normalized names the contract does not know (dropped, but counted in the run report),
+``_raw_record`` holds the line of a record that did not parse at all (``_fields`` is then null) and
+``_not_text`` the string columns whose NDJSON value was not text (docs/spec.md §2). Casting happens
+once, later, on this layout, so CSV and NDJSON follow exactly the same rules.
+
+How the files are read, and why it is fast (docs/benchmarks.md):
+
+- Every file is read as physical lines with Hadoop's line reader, which ends a line at LF, CRLF or a
+  lone CR, exactly where docs/spec.md §2 ends a record. An uncompressed file is split across tasks.
+- ``_line`` is exact without sorting anything: a first, parse-free pass counts the lines of each
+  split (file, byte offset) and notes the first row id Spark gives it; the driver turns those few
+  counts into each split's first line number, and the parsing pass adds them back by a broadcast
+  join. Row ids are a pure function of the scan's (deterministic) file splits, so both passes agree.
+- A CSV record is one physical line unless a quoted value holds a line break. That first pass also
+  tells which CSV files have such a record (a line with an odd number of quotes: in a file the gate
+  accepted, quotes come in pairs within a record), and only those files take the slow path: read
+  whole, split after each line break, and stitched into records by quote parity.
 """
 
 from __future__ import annotations
@@ -12,8 +26,8 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import reduce
 
 from pyspark.sql import Column as SparkColumn
@@ -26,26 +40,22 @@ from telco360.formats import file_kind
 from telco360.spark.lakefs import LakeFile, LakeFS
 from telco360.spark.schemas import LINE, RAW_RECORD, SOURCE_FILE
 
-FIELDS, UNKNOWN = "_fields", "_unknown"
-_TEXT, _BLOCK, _ROW_ID, _SPAN = "_text", "_block", "_id", "_span"
-_FIRST_ID, _ROWS, _BEFORE = "_first_id", "_rows", "_before"
+FIELDS, UNKNOWN, NOT_TEXT = "_fields", "_unknown", "_not_text"
+_TEXT, _BLOCK, _ROW_ID = "_text", "_block", "_id"
+_FIRST_ID, _BEFORE, _ODD = "_first_id", "_before", "_odd"
 # A CSV header is one record at the top of the file; this is far more than any real header needs.
 _HEADER_BYTES = 1024 * 1024
 _BOM = "\ufeff"
-_BLANK = r"^\s*$"
-RECORD_COLUMNS: tuple[str, ...] = (SOURCE_FILE, LINE, RAW_RECORD, FIELDS, UNKNOWN)
+_BLANK_JSON = r"^\s*$"
+# Jackson prints a JSON number with a fraction or an exponent like this when it hands it over as text.
+_JSON_FRACTION = r"^-?[0-9]+(\.[0-9]+([eE][+-]?[0-9]+)?|[eE][+-]?[0-9]+)$"
+# Split a whole file after each line break (LF, CRLF or a lone CR), keeping the breaks.
+_AFTER_LINE_BREAK = r"(?<=\n)|(?<=\r)(?!\n)"
+RECORD_COLUMNS: tuple[str, ...] = (SOURCE_FILE, LINE, RAW_RECORD, FIELDS, UNKNOWN, NOT_TEXT)
 
 
-@dataclass
-class RawRecords:
-    """The records of one dataset's day, and the cached frames to release once they are consumed."""
-
-    frame: DataFrame
-    cached: list[DataFrame] = field(default_factory=list)
-
-    def release(self) -> None:
-        for df in self.cached:
-            df.unpersist()
+def _no_names() -> SparkColumn:
+    return F.array().cast("array<string>")
 
 
 def normalized_name(name: SparkColumn) -> SparkColumn:
@@ -61,58 +71,112 @@ def _known_names(contract: Contract) -> SparkColumn:
     return F.array(*(F.lit(n) for n in contract.column_names))
 
 
-def _ndjson_records(spark: SparkSession, files: Sequence[LakeFile], contract: Contract) -> RawRecords:
-    # One pass over the input: the lines are cached, a tiny per-(file, split) aggregate gives each
-    # split's first line number, and lines are numbered without shuffling whole files.
-    lines = (
-        spark.read.option("lineSep", "\n").text([f.path for f in files])
-        .select(
-            F.col("_metadata.file_name").alias(SOURCE_FILE),
-            F.col("_metadata.file_block_start").alias(_BLOCK),
-            F.monotonically_increasing_id().alias(_ROW_ID),
-            F.col("value").alias(_TEXT),
-        )
-        .persist()
+def materialized(df: DataFrame) -> DataFrame:
+    """The same rows with every column computed once. Spark's optimizer merges consecutive selects
+    and would inline an expression (a JSON parse, a regex) into every place that reads its column;
+    a generator between them (here a one-element ``inline``) keeps each computed once."""
+    return df.select(F.inline(F.array(F.struct(*(F.col(c) for c in df.columns)))))
+
+
+# --- physical lines, numbered ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class NumberedLines:
+    frame: DataFrame  # (_source_file, _line, _text): every physical line, BOM removed from line 1
+    multiline_files: frozenset[str]  # CSV files with a line break inside a quoted value
+
+
+def _scan(spark: SparkSession, files: Sequence[LakeFile]) -> DataFrame:
+    return spark.read.text([f.path for f in files]).select(
+        F.col("_metadata.file_name").alias(SOURCE_FILE),
+        F.col("_metadata.file_block_start").alias(_BLOCK),
+        F.monotonically_increasing_id().alias(_ROW_ID),
+        F.col("value").alias(_TEXT),
     )
-    earlier = Window.partitionBy(SOURCE_FILE).orderBy(_BLOCK).rowsBetween(Window.unboundedPreceding, -1)
-    blocks = (
-        lines.groupBy(SOURCE_FILE, _BLOCK)
-        .agg(F.min(_ROW_ID).alias(_FIRST_ID), F.count(F.lit(1)).alias(_ROWS))
-        .select(SOURCE_FILE, _BLOCK, _FIRST_ID, F.coalesce(F.sum(_ROWS).over(earlier), F.lit(0)).alias(_BEFORE))
+
+
+def numbered_lines(spark: SparkSession, files: Sequence[LakeFile], *, csv_quotes: bool) -> NumberedLines:
+    """Every physical line of ``files`` with its exact 1-based line number (see the module doc)."""
+    scan = _scan(spark, files)
+    odd = F.max((F.length(_TEXT) - F.length(F.translate(_TEXT, '"', ""))) % 2) if csv_quotes else F.lit(0)
+    splits = (
+        scan.groupBy(SOURCE_FILE, _BLOCK)
+        .agg(F.count(F.lit(1)).alias("n"), F.min(_ROW_ID).alias(_FIRST_ID), odd.alias(_ODD))
+        .collect()
     )
+    before: dict[str, int] = defaultdict(int)
+    offsets = []
+    for split in sorted(splits, key=lambda s: (s[SOURCE_FILE], s[_BLOCK])):
+        offsets.append((split[SOURCE_FILE], split[_BLOCK], split[_FIRST_ID], before[split[SOURCE_FILE]]))
+        before[split[SOURCE_FILE]] += split["n"]
+    offset_schema = f"{SOURCE_FILE} string, {_BLOCK} bigint, {_FIRST_ID} bigint, {_BEFORE} bigint"
     line = F.col(_BEFORE) + F.col(_ROW_ID) - F.col(_FIRST_ID) + 1
-    numbered = lines.join(F.broadcast(blocks), on=[SOURCE_FILE, _BLOCK], how="inner").select(
+    frame = scan.join(F.broadcast(spark.createDataFrame(offsets, offset_schema)), on=[SOURCE_FILE, _BLOCK],
+                      how="inner").select(
         SOURCE_FILE,
         line.alias(LINE),
         F.when(line == 1, F.regexp_replace(_TEXT, f"^{_BOM}", "")).otherwise(F.col(_TEXT)).alias(_TEXT),
     )
+    multiline = frozenset(s[SOURCE_FILE] for s in splits if s[_ODD])
+    return NumberedLines(frame, multiline)
+
+
+# --- NDJSON ----------------------------------------------------------------------------------------
+def _spelled_as(name: str, canonical: Callable[[SparkColumn], SparkColumn]) -> Callable[[SparkColumn], SparkColumn]:
+    # A closure, not a default argument: Spark reads a lambda's arity to pick the function's form.
+    return lambda key: canonical(key) == F.lit(name)
+
+
+def _not_text(contract: Contract, text: SparkColumn, fields: SparkColumn, raw: SparkColumn,
+              canonical: Callable[[SparkColumn], SparkColumn]) -> SparkColumn:
+    """The string columns whose JSON value was a fractional/exponent number, an object or an array.
+
+    Spark hands every JSON value over as text, so the value's JSON type is checked only where the text
+    could have come from one (rare): on the line itself, whether the record's own key for the column
+    is followed by a JSON string. A nested object's key of the same spelling can mask that check."""
+    flagged = []
+    for column in (c for c in contract.columns if c.type == "string"):
+        value = F.try_element_at(fields, F.lit(column.name))
+        first = F.substring(value, 1, 1)
+        # The first character rules out almost every value before any regex runs.
+        suspect = first.isin("{", "[") | (first.rlike("[-0-9]") & value.rlike(_JSON_FRACTION))
+        keys = F.filter(F.map_keys(raw), _spelled_as(column.name, canonical))
+        quoted = F.exists(keys, lambda k: F.regexp_like(text, F.concat(F.lit('"\\Q'), k, F.lit('\\E"\\s*:\\s*"'))))
+        flagged.append(F.when(suspect & ~quoted, F.lit(column.name)))
+    return F.array_compact(F.array(*flagged)) if flagged else _no_names()
+
+
+def _ndjson_records(spark: SparkSession, files: Sequence[LakeFile], contract: Contract) -> DataFrame:
+    lines = numbered_lines(spark, files, csv_quotes=False).frame
     name_map = F.create_map(*(F.lit(x) for pair in contract.name_map.items() for x in pair))
-    parsed = F.from_json(_TEXT, "map<string,string>")
-    # A key already spelled as a contract name (the usual case) skips the regexes: normalized names
-    # normalize to themselves. Two raw keys that normalize to one name: the last wins, as in a JSON
-    # object (session.SQL_CONF).
-    fields = F.transform_keys(parsed, lambda k, _v: F.coalesce(
-        F.try_element_at(name_map, k),
-        F.try_element_at(name_map, normalized_name(k)),
-        normalized_name(k),
-    ))
+
+    # A key already spelled as a contract name (the usual case) skips the regexes: coalesce stops at
+    # the first non-null. Two raw keys that normalize to one name: the last wins, as in a JSON object
+    # (session.SQL_CONF).
+    def canonical(key: SparkColumn) -> SparkColumn:
+        return F.coalesce(F.try_element_at(name_map, key), F.try_element_at(name_map, normalized_name(key)),
+                          normalized_name(key))
+
+    raw = F.from_json(_TEXT, "map<string,string>")
     known = _known_names(contract)
-    records = (
-        numbered.filter(~F.col(_TEXT).rlike(_BLANK))
-        .select(SOURCE_FILE, LINE, _TEXT, fields.alias(FIELDS))
-        .select(
-            SOURCE_FILE,
-            LINE,
-            F.when(F.col(FIELDS).isNull(), F.col(_TEXT)).alias(RAW_RECORD),
-            F.map_filter(FIELDS, lambda k, _v: F.array_contains(known, k)).alias(FIELDS),
-            F.coalesce(
-                F.filter(F.map_keys(FIELDS), lambda k: ~F.array_contains(known, k)), F.array().cast("array<string>")
-            ).alias(UNKNOWN),
-        )
+    parsed = lines.filter(~F.col(_TEXT).rlike(_BLANK_JSON)).select(SOURCE_FILE, LINE, _TEXT, raw.alias("_raw"))
+    # One barrier after both the parse and the key mapping: the parse is read again only by the rare
+    # not-text check, and then lazily.
+    keyed = materialized(parsed.select("*", F.transform_keys("_raw", lambda k, _v: canonical(k)).alias("_map")))
+    fields = F.when(F.col("_map").isNotNull(), F.struct(*(
+        F.try_element_at(F.col("_map"), F.lit(name)).alias(name) for name in contract.column_names
+    )))
+    return keyed.select(
+        SOURCE_FILE,
+        LINE,
+        F.when(F.col("_map").isNull(), F.col(_TEXT)).alias(RAW_RECORD),
+        fields.alias(FIELDS),
+        F.coalesce(F.filter(F.map_keys("_map"), lambda k: ~F.array_contains(known, k)), _no_names()).alias(UNKNOWN),
+        F.coalesce(_not_text(contract, F.col(_TEXT), F.col("_map"), F.col("_raw"), canonical),
+                   _no_names()).alias(NOT_TEXT),
     )
-    return RawRecords(records, [lines])
 
 
+# --- CSV -------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class CsvHeader:
     names: tuple[str, ...]  # the raw header names, in file order
@@ -127,69 +191,83 @@ def read_csv_header(fs: LakeFS, file: LakeFile) -> CsvHeader:
     return CsvHeader(tuple(names), reader.line_num)
 
 
-def _csv_group(spark: SparkSession, files: Sequence[LakeFile], header: CsvHeader, contract: Contract) -> DataFrame:
-    positional = [f"_c{i}" for i in range(len(header.names))]
-    # The header's own names keep Spark's header check quiet; the gate has made them unique. The
-    # columns are then used by position, as a name may contain characters Spark resolves (".").
-    names = list(header.names) if len(set(header.names)) == len(header.names) else positional
-    schema = T.StructType([T.StructField(n, T.StringType(), True) for n in names])
-    raw = spark.read.csv(
-        [f.path for f in files], schema=schema, header=True, multiLine=True, quote='"', escape='"',
-        mode="PERMISSIVE", enforceSchema=True,
-    ).toDF(*positional)
-    canonical = [contract.canonical(n) for n in header.names]
-    known = [(name, f"_c{i}") for i, name in enumerate(canonical) if name is not None]
-    unknown = sorted({normalize_name(n) for n in header.names if contract.canonical(n) is None})
-    # A record spans 1 line plus one per newline inside its quoted values; a multiLine CSV file is
-    # read by one task in order, so a per-file running sum gives each record's first line.
-    span = reduce(
-        lambda acc, c: acc + F.coalesce(F.length(c) - F.length(F.regexp_replace(c, "\n", "")), F.lit(0)),
-        (F.col(c) for c in positional),
-        F.lit(1),
-    )
-    earlier = Window.partitionBy(SOURCE_FILE).orderBy(_ROW_ID).rowsBetween(Window.unboundedPreceding, -1)
-    line = F.lit(header.lines + 1) + F.coalesce(F.sum(_SPAN).over(earlier), F.lit(0))
+def _multiline_records(spark: SparkSession, files: Sequence[LakeFile]) -> DataFrame:
+    """(_source_file, _line, _text) per record of CSV files whose quoted values hold line breaks: each
+    file is read whole (one task per file), split after every line break with the breaks kept, and
+    consecutive lines are joined while a quote is open. Exact, but reserved for these rare files."""
+    pieces = spark.read.text([f.path for f in files], wholetext=True).select(
+        F.col("_metadata.file_name").alias(SOURCE_FILE),
+        F.posexplode(F.split(F.regexp_replace("value", f"^{_BOM}", ""), _AFTER_LINE_BREAK)).alias("_pos", "_piece"),
+    ).where(F.col("_piece") != "")
+    in_file = Window.partitionBy(SOURCE_FILE).orderBy("_pos")
+    quotes = F.length("_piece") - F.length(F.translate("_piece", '"', ""))
+    open_before = F.coalesce(F.sum(quotes).over(in_file.rowsBetween(Window.unboundedPreceding, -1)), F.lit(0)) % 2
+    starts = pieces.select("*", (open_before == 0).cast("int").alias("_starts"))
+    record_no = F.sum("_starts").over(in_file.rowsBetween(Window.unboundedPreceding, Window.currentRow))
+    ordered = F.array_sort(F.collect_list(F.struct("_pos", "_piece")))
     return (
-        raw.select(
-            F.col("_metadata.file_name").alias(SOURCE_FILE),
-            F.monotonically_increasing_id().alias(_ROW_ID),
-            span.alias(_SPAN),
-            F.map_from_arrays(
-                F.array(*(F.lit(n) for n, _ in known)).cast("array<string>"),
-                F.array(*(F.col(c) for _, c in known)).cast("array<string>"),
-            ).alias(FIELDS),
-        )
-        .select(
+        starts.select(SOURCE_FILE, "_pos", "_piece", record_no.alias("_record"))
+        .groupBy(SOURCE_FILE, "_record")
+        .agg((F.min("_pos") + 1).alias(LINE),
+             F.array_join(F.transform(ordered, lambda p: p["_piece"]), "").alias(_TEXT))
+        .select(SOURCE_FILE, LINE, F.regexp_replace(_TEXT, r"(\r\n|\r|\n)$", "").alias(_TEXT))
+    )
+
+
+def _csv_group(lines: DataFrame, header: CsvHeader, contract: Contract) -> DataFrame:
+    positional = [f"_c{i}" for i in range(len(header.names))]
+    schema = T.StructType([T.StructField(c, T.StringType(), True) for c in positional])
+    canonical = [contract.canonical(n) for n in header.names]
+    # The last header column of a name wins, as the last key of a JSON object does.
+    by_name = {name: f"_c{i}" for i, name in enumerate(canonical) if name is not None}
+    unknown = sorted({normalize_name(n) for n in header.names if contract.canonical(n) is None})
+    parsed = F.from_csv(_TEXT, schema.simpleString(), {"quote": '"', "escape": '"', "mode": "PERMISSIVE"})
+    rows = materialized(lines.where((F.col(LINE) > header.lines) & (F.col(_TEXT) != ""))
+                        .select(SOURCE_FILE, LINE, parsed.alias("_row")))
+    return (
+        rows.select(
             SOURCE_FILE,
-            line.cast(T.LongType()).alias(LINE),
+            F.col(LINE).cast(T.LongType()).alias(LINE),
             F.lit(None).cast(T.StringType()).alias(RAW_RECORD),
-            FIELDS,
+            F.struct(*((F.col(f"_row.{by_name[n]}") if n in by_name else F.lit(None).cast("string")).alias(n)
+                       for n in contract.column_names)).alias(FIELDS),
             F.array(*(F.lit(n) for n in unknown)).cast("array<string>").alias(UNKNOWN),
+            _no_names().alias(NOT_TEXT),
         )
     )
 
 
-def _csv_records(spark: SparkSession, fs: LakeFS, files: Sequence[LakeFile], contract: Contract) -> RawRecords:
-    # Headers differ per file (names, order, casing): files sharing one header are read together.
-    groups: dict[CsvHeader, list[LakeFile]] = defaultdict(list)
+def _csv_records(spark: SparkSession, fs: LakeFS, files: Sequence[LakeFile], contract: Contract) -> DataFrame:
+    numbered = numbered_lines(spark, files, csv_quotes=True)
+    simple = [f for f in files if f.name not in numbered.multiline_files]
+    multiline = [f for f in files if f.name in numbered.multiline_files]
+    # Headers differ per file (names, order, casing): files sharing one header are parsed together.
+    groups: dict[CsvHeader, list[str]] = defaultdict(list)
     for f in files:
-        groups[read_csv_header(fs, f)].append(f)
-    frames = [_csv_group(spark, group, header, contract) for header, group in groups.items() if header.names]
-    return RawRecords(reduce(DataFrame.unionByName, frames)) if frames else RawRecords(_empty(spark))
+        groups[read_csv_header(fs, f)].append(f.name)
+    records = numbered.frame.where(F.col(SOURCE_FILE).isin([f.name for f in simple])) if simple else None
+    if multiline:
+        stitched = _multiline_records(spark, multiline)
+        records = stitched if records is None else records.unionByName(stitched)
+    assert records is not None  # files is never empty here
+    frames = [_csv_group(records.where(F.col(SOURCE_FILE).isin(names)), header, contract)
+              for header, names in groups.items() if header.names]
+    return reduce(DataFrame.unionByName, frames) if frames else _empty(spark, contract)
 
 
-def _empty(spark: SparkSession) -> DataFrame:
+def _empty(spark: SparkSession, contract: Contract) -> DataFrame:
     schema = T.StructType([
         T.StructField(SOURCE_FILE, T.StringType()),
         T.StructField(LINE, T.LongType()),
         T.StructField(RAW_RECORD, T.StringType()),
-        T.StructField(FIELDS, T.MapType(T.StringType(), T.StringType())),
+        T.StructField(FIELDS, T.StructType([T.StructField(n, T.StringType()) for n in contract.column_names])),
         T.StructField(UNKNOWN, T.ArrayType(T.StringType())),
+        T.StructField(NOT_TEXT, T.ArrayType(T.StringType())),
     ])
     return spark.createDataFrame([], schema)
 
 
-def read_records(spark: SparkSession, fs: LakeFS, files: Sequence[LakeFile], contract: Contract) -> RawRecords:
+def read_records(spark: SparkSession, fs: LakeFS, files: Sequence[LakeFile], contract: Contract) -> DataFrame:
     """Every record of these files in the common layout (files of an unsupported format are skipped:
     the gate never archives one)."""
     by_format: dict[str, list[LakeFile]] = defaultdict(list)
@@ -203,6 +281,5 @@ def read_records(spark: SparkSession, fs: LakeFS, files: Sequence[LakeFile], con
     if by_format["csv"]:
         parts.append(_csv_records(spark, fs, by_format["csv"], contract))
     if not parts:
-        return RawRecords(_empty(spark))
-    frame = reduce(DataFrame.unionByName, (p.frame.select(*RECORD_COLUMNS) for p in parts))
-    return RawRecords(frame, [df for p in parts for df in p.cached])
+        return _empty(spark, contract)
+    return reduce(DataFrame.unionByName, (p.select(*RECORD_COLUMNS) for p in parts))

@@ -16,6 +16,13 @@ PROVENANCE: tuple[T.StructField, ...] = (
 )
 
 
+# A quarantine reason: the column (``_record`` for the whole record) and its code (reports.ReasonCode).
+REASON_TYPE = T.StructType([
+    T.StructField("column", T.StringType(), False),
+    T.StructField("code", T.StringType(), False),
+])
+
+
 def spark_type(column: Column) -> T.DataType:
     match column.type:
         case "string" | "enum" | "json":
@@ -50,7 +57,7 @@ def quarantine_schema(contract: Contract) -> T.StructType:
     raw = [T.StructField(c.name, T.StringType(), True) for c in contract.columns]
     return T.StructType([
         *raw,
-        T.StructField(REASONS, T.ArrayType(T.StringType(), False), False),
+        T.StructField(REASONS, T.ArrayType(REASON_TYPE, False), False),
         T.StructField(RAW_RECORD, T.StringType(), True),
         *PROVENANCE,
     ])

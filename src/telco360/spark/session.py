@@ -18,7 +18,13 @@ SQL_CONF: dict[str, str] = {
     # Snowflake and Athena read microsecond timestamps; INT96 is legacy.
     "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
     "spark.sql.parquet.compression.codec": "snappy",
-    "spark.sql.sources.partitionOverwriteMode": "dynamic",
+    # Any date 0001-01-01..9999-12-31 and any timestamp is valid (docs/spec.md §2) and is stored as it
+    # is, in the proleptic Gregorian calendar every modern reader uses (Spark 3, DuckDB, pyarrow,
+    # Snowflake); without these Spark refuses to write dates before 1582 or timestamps before 1900.
+    "spark.sql.parquet.datetimeRebaseModeInWrite": "CORRECTED",
+    "spark.sql.parquet.int96RebaseModeInWrite": "CORRECTED",
+    "spark.sql.parquet.datetimeRebaseModeInRead": "CORRECTED",
+    "spark.sql.parquet.int96RebaseModeInRead": "CORRECTED",
     # Output files sized for a warehouse bulk load: adaptive execution coalesces small partitions.
     "spark.sql.adaptive.enabled": "true",
     "spark.sql.adaptive.coalescePartitions.enabled": "true",
