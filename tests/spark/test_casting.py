@@ -1,4 +1,4 @@
-"""Contract §2's cast rules, one table of cases evaluated in a single Spark job (ANSI off and on)."""
+"""docs/spec.md §2's cast rules, one table of cases evaluated in a single Spark job (ANSI off and on)."""
 
 from __future__ import annotations
 

@@ -1,11 +1,10 @@
-"""Contract §2's cast rules as Spark Column expressions (built-in functions only, ANSI-safe).
+"""docs/spec.md §2's cast rules as Spark Column expressions (built-in functions only, ANSI-safe).
 
-Every builder takes the raw text of one column and its contract ``Column`` and returns a ``Cast``:
-``value`` (the typed value, null when the text is null/blank or does not cast) and ``ok`` (false only
-when a non-null text failed its rule). A failed cast is therefore never a silent null: the caller
-quarantines every row where ``ok`` is false. Text is matched with a strict regex *before* any
-``cast``, so a cast only ever sees input it accepts and nothing raises with
-``spark.sql.ansi.enabled=true``.
+Each rule maps a column's cleaned text (``clean_text``: trimmed of ASCII white space, null when
+blank) to its typed value, null when the text is null or does not cast; a non-null text with a null
+value is exactly "did not cast", so a failed cast is never a silent null: ``column_reason`` names
+it and the record goes to quarantine. Text is matched with a strict regex *before* any ``cast``, so
+a cast only ever sees input it accepts and nothing raises with ``spark.sql.ansi.enabled=true``.
 """
 
 from __future__ import annotations

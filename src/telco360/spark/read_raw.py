@@ -158,10 +158,19 @@ def _ndjson_records(spark: SparkSession, files: Sequence[LakeFile], contract: Co
 
     raw = F.from_json(_TEXT, "map<string,string>")
     known = _known_names(contract)
-    parsed = lines.filter(~F.col(_TEXT).rlike(_BLANK_JSON)).select(SOURCE_FILE, LINE, _TEXT, raw.alias("_raw"))
-    # One barrier after both the parse and the key mapping: the parse is read again only by the rare
-    # not-text check, and then lazily.
-    keyed = materialized(parsed.select("*", F.transform_keys("_raw", lambda k, _v: canonical(k)).alias("_map")))
+    parsed = materialized(
+        lines.filter(~F.col(_TEXT).rlike(_BLANK_JSON)).select(SOURCE_FILE, LINE, _TEXT, raw.alias("_raw"))
+    )
+    # Usually every key is already a contract name: then the parsed map is used as it is, with no
+    # per-key function (Spark evaluates lambdas without code generation). Other spellings, aliases
+    # and unknown keys take the mapping, and only for the records that have them.
+    spelled_out = F.size(F.array_except(F.map_keys("_raw"), known)) == 0
+    keyed = materialized(parsed.select(
+        "*",
+        F.when(spelled_out, F.col("_raw"))
+        .otherwise(F.transform_keys("_raw", lambda k, _v: canonical(k)))
+        .alias("_map"),
+    ))
     fields = F.when(F.col("_map").isNotNull(), F.struct(*(
         F.try_element_at(F.col("_map"), F.lit(name)).alias(name) for name in contract.column_names
     )))
@@ -170,7 +179,7 @@ def _ndjson_records(spark: SparkSession, files: Sequence[LakeFile], contract: Co
         LINE,
         F.when(F.col("_map").isNull(), F.col(_TEXT)).alias(RAW_RECORD),
         fields.alias(FIELDS),
-        F.coalesce(F.filter(F.map_keys("_map"), lambda k: ~F.array_contains(known, k)), _no_names()).alias(UNKNOWN),
+        F.coalesce(F.array_except(F.map_keys("_map"), known), _no_names()).alias(UNKNOWN),
         F.coalesce(_not_text(contract, F.col(_TEXT), F.col("_map"), F.col("_raw"), canonical),
                    _no_names()).alias(NOT_TEXT),
     )

@@ -9,7 +9,7 @@ from telco360.contracts import Column, Contract
 
 SOURCE_FILE, LINE, INGEST_DATE, REASONS, RAW_RECORD = "_source_file", "_line", "ingest_date", "_reasons", "_raw_record"
 
-# Provenance every clean row carries (contract.md §2); ingest_date is the partition folder.
+# Provenance every clean row carries (docs/spec.md §2); ingest_date is the partition folder.
 PROVENANCE: tuple[T.StructField, ...] = (
     T.StructField(SOURCE_FILE, T.StringType(), False),
     T.StructField(LINE, T.LongType(), False),
