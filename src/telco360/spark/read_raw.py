@@ -97,7 +97,9 @@ def _scan(spark: SparkSession, files: Sequence[LakeFile]) -> DataFrame:
 def numbered_lines(spark: SparkSession, files: Sequence[LakeFile], *, csv_quotes: bool) -> NumberedLines:
     """Every physical line of ``files`` with its exact 1-based line number (see the module doc)."""
     scan = _scan(spark, files)
-    odd = F.max((F.length(_TEXT) - F.length(F.translate(_TEXT, '"', ""))) % 2) if csv_quotes else F.lit(0)
+    # Only lines with a quote pay for counting them (most CSV lines have none).
+    quotes = F.when(F.instr(_TEXT, '"') > 0, F.regexp_count(_TEXT, F.lit('"')) % 2).otherwise(0)
+    odd = F.max(quotes) if csv_quotes else F.lit(0)
     splits = (
         scan.groupBy(SOURCE_FILE, _BLOCK)
         .agg(F.count(F.lit(1)).alias("n"), F.min(_ROW_ID).alias(_FIRST_ID), odd.alias(_ODD))
