@@ -5,6 +5,7 @@ CSV header lines) go through here; data always goes through Spark readers and wr
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from pyspark.sql import SparkSession
 
@@ -18,10 +19,11 @@ class LakeFile:
 
 class LakeFS:
     def __init__(self, spark: SparkSession) -> None:
-        self._jvm = spark.sparkContext._jvm  # type: ignore[attr-defined]
-        self._conf = spark.sparkContext._jsc.hadoopConfiguration()  # type: ignore[attr-defined]
+        # py4j objects: the JVM view and Hadoop's Configuration (untyped by nature).
+        self._jvm: Any = spark.sparkContext._jvm
+        self._conf: Any = spark.sparkContext._jsc.hadoopConfiguration()
 
-    def _resolve(self, uri: str):  # -> (FileSystem, Path)
+    def _resolve(self, uri: str) -> tuple[Any, Any]:  # (FileSystem, Path)
         path = self._jvm.org.apache.hadoop.fs.Path(uri)
         return path.getFileSystem(self._conf), path
 
