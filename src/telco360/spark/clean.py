@@ -73,10 +73,16 @@ def check_records(records: DataFrame, contract: Contract) -> DataFrame:
     reasons = F.when(F.col(_MALFORMED), F.array(reason(RECORD, ReasonCode.MALFORMED))).otherwise(
         F.array_compact(F.array(*found, *not_text))
     )
+    # A record is written either to clean (typed values) or to quarantine (original text): the other
+    # half is dropped here, so the cached frame is about the size of the input.
+    invalid = F.size(REASONS) > 0
     return values.select(
-        *(F.col(_RAW_PREFIX + c.name) for c in contract.columns),
-        *contract.column_names,
-        reasons.alias(REASONS),
+        *(F.col(_RAW_PREFIX + c.name) for c in contract.columns), *contract.column_names, reasons.alias(REASONS),
+        *provenance,
+    ).select(
+        *(F.when(invalid, F.col(_RAW_PREFIX + c.name)).alias(_RAW_PREFIX + c.name) for c in contract.columns),
+        *(F.when(~invalid, F.col(c.name)).alias(c.name) for c in contract.columns),
+        REASONS,
         *provenance,
     )
 
