@@ -9,30 +9,21 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-# The team's real sample extracts and conformance suites sit beside the repository (../shared);
-# on a user's machine they are absent and the tests that read them skip.
-SHARED = Path(os.environ.get("TELCO360_SHARED", REPO.parent / "shared"))
-SAMPLE = SHARED / "data" / "telco-sample"
-TESTSUITES = SHARED / "testsuites"
+# Third-party inputs vendored with their licences and origins (tests/data/README.md): a fresh clone
+# runs every test with nothing beside it.
+DATA = REPO / "tests" / "data"
+SAMPLE = DATA / "telco-sample"
 
 os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
 os.environ.setdefault("SAM_CLI_TELEMETRY", "0")
 
 
-def require(path: Path) -> Path:
-    if not path.exists():
-        pytest.skip(f"{path} is absent (the shared sample data is only on the team's machines)")
-    return path
-
-
 @pytest.fixture(scope="session")
 def sample_dir() -> Path:
-    return require(SAMPLE)
-
-
-@pytest.fixture(scope="session")
-def testsuites_dir() -> Path:
-    return require(TESTSUITES)
+    """A slice of the real extracts: the plans, some customers, a week of activity."""
+    # Missing vendored data is a broken checkout, never a reason to skip.
+    assert SAMPLE.is_dir(), f"{SAMPLE} is missing: see tests/data/README.md"
+    return SAMPLE
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "telco360.gate.cli",  # validate
     "telco360.local.cli",  # run, demo
     "telco360.ops.cli",  # start, backfill, replay, replay-rejected, status
-    "telco360.contracts.cli",  # contracts (docs, compatibility check)
+    "telco360.contracts.cli",  # contracts (compatibility check, release)
+    "telco360.docgen.cli",  # docs (the generated sections of docs/)
 )
 
 
@@ -24,13 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module_name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name and exc.name.startswith("telco360"):
-                continue  # a command not built yet
-            raise
-        module.register(sub)
+        importlib.import_module(module_name).register(sub)
     return parser
 
 

@@ -18,7 +18,6 @@ from telco360.contracts import (
     load_contracts,
     normalize_name,
 )
-from telco360.contracts.cli import DOC_BEGIN, DOC_END, render_markdown
 from telco360.formats import file_kind
 
 REPO = Path(__file__).resolve().parents[2]
@@ -40,7 +39,7 @@ def test_normalization_splits_words_and_collapses_separators(raw: str, expected:
 
 def test_the_contracts_match_the_documented_data_contract() -> None:
     # GIVEN the three packaged ODCS contracts WHEN loaded THEN keys, required columns and types are
-    # those of contract.md §2
+    # those of docs/spec.md §2
     contracts = load_contracts()
     assert tuple(contracts) == DATASETS
     assert contracts["customers"].business_key == ("customer_id",)
@@ -148,10 +147,3 @@ def test_the_ingest_date_is_the_utc_date_of_arrival() -> None:
 def test_a_malformed_run_date_is_refused_clearly(bad: str) -> None:
     with pytest.raises(ValueError, match="run date"):
         runs.parse_run_date(bad)
-
-
-def test_the_contract_docs_are_generated_from_the_contracts() -> None:
-    # GIVEN docs/contracts.md WHEN its generated section is compared with the contracts THEN it is current
-    doc = (REPO / "docs/contracts.md").read_text()
-    section = doc[doc.index(DOC_BEGIN) + len(DOC_BEGIN): doc.index(DOC_END)]
-    assert section.strip() == render_markdown().strip(), "run: telco360 contracts docs --write docs/contracts.md"

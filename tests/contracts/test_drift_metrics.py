@@ -2,32 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import boto3
 from moto import mock_aws
 
-from telco360.metrics import clean_report_metrics, publish
+from telco360.metrics import MetricDatum, clean_report_metrics, publish
+from telco360.reports import CleanReport, DatasetCleanReport, FileReport
 
-REPORT = {
-    "job": "clean",
-    "run_date": "2025-01-02",
-    "datasets": {
-        "plans": {
-            "files_read": 2, "rows_read": 21, "rows_clean": 20, "rows_quarantined": 1,
-            "quarantine_reasons": {"monthly_price:invalid_decimal": 1}, "columns_dropped": {"promo_code": 21},
-            "files": [
-                {"file": "plans_20250102.csv", "format": "csv", "rows": 21, "unknown_columns": ["promo_code"]},
-                {"file": "plans_fix.csv", "format": "csv", "rows": 0, "unknown_columns": []},
-            ],
-        },
-        "customers": {
-            "files_read": 0, "rows_read": 0, "rows_clean": 0, "rows_quarantined": 0,
-            "quarantine_reasons": {}, "columns_dropped": {}, "files": [],
-        },
-    },
-}
+REPORT = CleanReport(run_date="2025-01-02", datasets={
+    "plans": DatasetCleanReport(
+        dataset="plans", contract_version="1.0.0", files_read=2, rows_read=21, rows_clean=20, rows_quarantined=1,
+        quarantine_reasons={"monthly_price:invalid_decimal": 1}, columns_dropped={"promo_code": 21},
+        files=[FileReport(file="plans_20250102.csv", format="csv", rows=21, rows_quarantined=1,
+                          unknown_columns=["promo_code"]),
+               FileReport(file="plans_fix.csv", format="csv", rows=0, rows_quarantined=0)],
+    ),
+    "customers": DatasetCleanReport(dataset="customers", contract_version="1.0.0", files_read=0, rows_read=0,
+                                    rows_clean=0, rows_quarantined=0),
+})
 
 
-def _values(data: list[dict], dataset: str) -> dict[str, float]:
+def _values(data: list[MetricDatum], dataset: str) -> dict[str, float]:
     return {d["MetricName"]: d["Value"] for d in data if d["Dimensions"] == [{"Name": "dataset", "Value": dataset}]}
 
 
@@ -48,3 +44,17 @@ def test_metrics_are_published_to_the_pipeline_namespace() -> None:
         publish(clean_report_metrics(REPORT), client=client)
         names = {m["MetricName"] for m in client.list_metrics(Namespace="Telco360")["Metrics"]}
     assert {"UnknownColumns", "FilesWithUnknownColumns", "RowsQuarantined"} <= names
+
+
+def test_more_values_than_one_call_takes_are_sent_in_batches() -> None:
+    # GIVEN 2500 metric values and a client that records its calls
+    calls: list[tuple[str, int]] = []
+
+    class Recorder:
+        def put_metric_data(self, *, Namespace: str, MetricData: Sequence[MetricDatum]) -> None:  # noqa: N803
+            calls.append((Namespace, len(MetricData)))
+
+    data = clean_report_metrics(REPORT) * 250
+    # WHEN they are published THEN no call carries more than CloudWatch's 1000, and none is lost
+    publish(data, client=Recorder())
+    assert calls == [("Telco360", 1000), ("Telco360", 1000), ("Telco360", 500)]

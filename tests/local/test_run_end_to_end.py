@@ -9,6 +9,7 @@ import csv
 import gzip
 import io
 from collections import Counter
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -22,9 +23,11 @@ from telco360.contracts import DATASETS
 from telco360.formats import file_kind
 from telco360.local.demo import arrivals_by_date, drop_arrivals
 from telco360.local.runner import run_pipeline
+from telco360.reports import CleanReport, StageReport
 from telco360.spark.schemas import SOURCE_FILE
 
 D1, D2 = "2025-01-01", "2025-01-02"
+ReplaceJob = Callable[[str, Callable[..., object]], None]  # the replace_job fixture (tests/local/conftest.py)
 
 
 def _files(folder: Path) -> set[str]:
@@ -71,9 +74,14 @@ def _build_lake(root: Path) -> tuple[Path, dict[str, set[str]], dict[str, int]]:
 
 
 def check_reports(lake: Path) -> None:
-    for day in (D1, D2):
+    """Each day's report: three steps succeeded; Job B built that day's snapshot, the first day in full
+    (there is no day before it to start from), the second from the first's state."""
+    for day, build in ((D1, "full"), (D2, "incremental")):
         report = orjson.loads((lake / zones.REPORTS / f"run_{day}.json").read_bytes())
         assert [s["status"] for s in report["steps"]] == ["succeeded"] * 3
+        stage = StageReport.from_dict(report["steps"][2]["output"])
+        assert stage.rebuilt_dates == [day]
+        assert stage.snapshots[0].build == build and (stage.snapshots[0].why_full is None) == (build != "full")
         assert "<table>" in (lake / zones.REPORTS / f"run_{day}.html").read_text()
         assert "| stage | succeeded |" in (lake / zones.REPORTS / f"run_{day}.md").read_text()
 
@@ -132,7 +140,7 @@ def _outputs_of(lake: Path, day: str) -> dict[Path, set[str]]:
 
 @pytest.mark.slow
 def test_two_days_through_telco360_run_then_reruns_from_clean_and_from_stage(
-        tmp_path: Path, spark: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, spark: Any, replace_job: ReplaceJob) -> None:
     # GIVEN a generated lake with faults, run for D1 then D2 with `telco360 run`
     lake, raw_by_day, exit_codes = _build_lake(tmp_path)
 
@@ -159,27 +167,26 @@ def test_two_days_through_telco360_run_then_reruns_from_clean_and_from_stage(
     check_every_archived_record_is_clean_or_quarantined(lake, spark)
 
     # WHEN D1 is rerun from stage, with a Job A that would fail if it ran
-    import telco360.spark.clean as job_a
-
-    monkeypatch.setattr(job_a, "run_clean", _explode)
-    before_rows = _staging_rows(spark, lake, D1)
+    replace_job("clean", _explode)
+    before = {day: _staging_rows(spark, lake, day) for day in (D1, D2)}
     stage_only = run_pipeline(lake, D1, from_step="stage", spark=spark)
 
-    # THEN only Job B ran, and the snapshot is the same
+    # THEN only Job B ran; it rebuilt D1 and rolled D2 (which starts from D1) forward, to the same rows
     assert [s.status for s in stage_only.steps] == ["skipped", "skipped", "succeeded"]
-    assert _staging_rows(spark, lake, D1) == before_rows
+    assert stage_only.stage is not None and stage_only.stage.rebuilt_dates == [D1, D2]
+    assert {day: _staging_rows(spark, lake, day) for day in (D1, D2)} == before
 
 
-def _explode(*_args: Any, **_kwargs: Any) -> dict[str, Any]:
+def _explode(*_args: Any, **_kwargs: Any) -> CleanReport:
     raise RuntimeError("Job A exploded")
 
 
 def test_a_failing_job_a_stops_the_run_and_leaves_staging_untouched(
-        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+        replace_job: ReplaceJob) -> None:
     # GIVEN a lake with an earlier snapshot, a new arrival, and a Job A that raises (no Spark is needed:
     # the session is never asked for by a run that stops at Job A's fake)
     import telco360.local.cli as local_cli
-    import telco360.spark.clean as job_a
 
     lake = tmp_path / "lake"
     snapshot = Path(zones.staging_path(str(lake), "customers", D2)) / "part-0.parquet"
@@ -189,7 +196,7 @@ def test_a_failing_job_a_stops_the_run_and_leaves_staging_untouched(
     arrival.parent.mkdir(parents=True)
     arrival.write_bytes(b"plan_id,plan_name\nP1,Basic\n")
     staging_before = {p: p.read_bytes() for p in (lake / zones.STAGING).rglob("*") if p.is_file()}
-    monkeypatch.setattr(job_a, "run_clean", _explode)
+    replace_job("clean", _explode)
     monkeypatch.setattr(local_cli, "_console_spark", lambda _verbose: object())
 
     # WHEN the next day runs

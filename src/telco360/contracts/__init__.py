@@ -6,7 +6,7 @@ of the pipeline uses: the validator (required columns, dataset detection), Glue 
 aliases), Glue Job B (business keys, staging columns), the docs and the tests. Nothing else in the
 repository writes a column name, type, key or alias down.
 
-How ODCS fields map to the pipeline's types (the cast rules themselves live in contract.md §2 and in
+How ODCS fields map to the pipeline's types (the cast rules themselves live in docs/spec.md §2 and in
 ``telco360.spark.casting``):
 
 =====================  ==================  =====================================================
@@ -93,10 +93,6 @@ class Contract:
     def required_columns(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns if c.required)
 
-    @property
-    def major_version(self) -> int:
-        return int(self.version.split(".")[0])
-
     def column(self, name: str) -> Column:
         for c in self.columns:
             if c.name == name:
@@ -149,7 +145,7 @@ def normalize_name(raw: str) -> str:
     """``Customer ID``, ``customerId``, ``CUSTOMER_ID`` and ``customer-id`` -> ``customer_id``.
 
     Trim, split camelCase/PascalCase words, lowercase, turn each run of characters outside
-    ``[a-z0-9]`` into ``_``, strip leading and trailing ``_`` (contract.md §2). Trimming needs no step
+    ``[a-z0-9]`` into ``_``, strip leading and trailing ``_`` (docs/spec.md §2). Trimming needs no step
     of its own: surrounding white space becomes a leading or trailing ``_`` and is stripped.
     """
     name = raw.lstrip("\ufeff")
@@ -165,7 +161,7 @@ def _custom(props: list[dict[str, Any]] | None) -> dict[str, Any]:
 
 def _column(prop: dict[str, Any], dataset: str) -> Column:
     where = f"{dataset}.{prop.get('name')}"
-    logical, physical = prop.get("logicalType"), str(prop.get("physicalType", ""))
+    logical, physical = str(prop.get("logicalType", "")), str(prop.get("physicalType", ""))
     custom = _custom(prop.get("customProperties"))
     precision = scale = None
     decimal = _DECIMAL.match(physical)

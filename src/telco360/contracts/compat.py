@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from importlib.resources.abc import Traversable
 
 from telco360.contracts import Column, Contract, get_contract, load_contract_text, load_contracts
 
@@ -129,7 +130,7 @@ def migration_note(contract: Contract) -> str:
 
 
 # --- released versions, kept in the repository ---------------------------------------------------
-def _released_folder(dataset: str):  # -> importlib Traversable
+def _released_folder(dataset: str) -> Traversable:
     return resources.files("telco360.contracts") / "released" / dataset
 
 

@@ -36,7 +36,7 @@ def positive_int(value: str) -> int:
     return number
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from telco360.local.runner import STEPS, VALIDATE
 
     run = subparsers.add_parser(

@@ -1,20 +1,23 @@
 """The run report written next to the lake (``<lake>/_reports/run_<D>.md``, ``.html`` and ``.json``):
 what a person opens instead of reading logs: step durations, files accepted and rejected by reason,
-rows clean and quarantined by reason, and staging row counts."""
+rows clean and quarantined by reason, and the staging snapshots Job B rebuilt (incremental or full, and
+why) with their row counts."""
 
 from __future__ import annotations
 
 import html
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import orjson
 
 from telco360 import zones
-from telco360.local.runner import CLEAN, STAGE, VALIDATE, RunResult, clean_totals, output_locations
+from telco360.local.gate import GateSummary
+from telco360.local.runner import RunResult, build_text, output_locations, rolled_forward
+from telco360.reports import CleanReport, StageReport
 
-Table = tuple[list[str], list[list[Any]]]  # header, rows
+Cell = str | int | float
+Table = tuple[list[str], list[list[Cell]]]  # header, rows
 
 
 @dataclass(frozen=True)
@@ -28,37 +31,57 @@ def report_base(lake: Path, run_date: str) -> Path:
     return lake / zones.REPORTS / f"run_{run_date}"
 
 
+def _steps(result: RunResult) -> Section:
+    return Section("Steps", (["step", "status", "seconds", "error"],
+                             [[s.step, s.status, f"{s.seconds:.1f}", s.error or ""] for s in result.steps]))
+
+
+def _gate(gate: GateSummary) -> list[Section]:
+    counts: list[list[Cell]] = [[f"accepted: {ds}", n] for ds, n in gate.accepted_by_dataset().items()]
+    counts += [[f"rejected: {reason}", n] for reason, n in gate.rejected_by_reason().items()]
+    note = f"{len(gate.outcomes)} files under raw/: {len(gate.accepted)} archived, {len(gate.rejected)} rejected."
+    files = Section("Files", (["outcome", "count"], counts), note=note)
+    if not gate.rejected:
+        return [files]
+    rejected = Section("Rejected files", (["file", "reason", "line", "message"], [
+        [o.source_key, o.verdict.reason.value if o.verdict.reason else "", o.verdict.line or "", o.verdict.message]
+        for o in gate.rejected
+    ]), note="Each has a .reason.json beside it under rejected/.")
+    return [files, rejected]
+
+
+def _clean(report: CleanReport) -> list[Section]:
+    records = Section("Records (Job A)", (["dataset", "files", "rows read", "clean", "quarantined"], [
+        [ds, d.files_read, d.rows_read, d.rows_clean, d.rows_quarantined] for ds, d in sorted(report.datasets.items())
+    ]))
+    reasons = report.quarantine_reasons()
+    if not reasons:
+        return [records]
+    return [records, Section("Quarantine by reason", (["reason", "records"], [[r, n] for r, n in reasons.items()]))]
+
+
+def _stage(report: StageReport) -> Section:
+    later = [s.snapshot_date for s in rolled_forward(report)]
+    note = f"Rebuilt {', '.join(report.rebuilt_dates) or 'nothing'}"
+    if later:
+        note += f": {', '.join(later)} rolled forward, since each later snapshot starts from the day before it"
+    header = ["snapshot", "build", *zones.STAGING_TABLES, "seconds", "manifest"]
+    rows: list[list[Cell]] = [
+        [s.snapshot_date, build_text(s), *(s.row_counts.get(t, 0) for t in zones.STAGING_TABLES),
+         f"{s.seconds:.1f}", s.manifest_key]
+        for s in report.snapshots
+    ]
+    return Section("Staging snapshots (Job B)", (header, rows), note=note + ".")
+
+
 def sections(result: RunResult) -> list[Section]:
-    out = [Section("Steps", (["step", "status", "seconds", "error"],
-                             [[s.step, s.status, f"{s.seconds:.1f}", s.error or ""] for s in result.steps]))]
-    gate = result.step(VALIDATE)
-    if gate and gate.status == "succeeded":
-        g = gate.output
-        out.append(Section("Files", (["outcome", "count"], [
-            *([f"accepted: {ds}", n] for ds, n in g["accepted_by_dataset"].items()),
-            *([f"rejected: {reason}", n] for reason, n in g["rejected_by_reason"].items()),
-        ]), note=f"{g['files']} files under raw/: {g['accepted']} archived, {g['rejected']} rejected."))
-        rejected = [o for o in g["outcomes"] if not o["valid"]]
-        if rejected:
-            out.append(Section("Rejected files", (["file", "reason", "line", "message"], [
-                [o["source"], o["reason"], o["line"] if o["line"] is not None else "", o["message"]] for o in rejected
-            ]), note="Each has a .reason.json beside it under rejected/."))
-    clean = result.step(CLEAN)
-    if clean and clean.status == "succeeded":
-        datasets = clean.output.get("datasets", {})
-        out.append(Section("Records (Job A)", (["dataset", "files", "rows read", "clean", "quarantined"], [
-            [ds, d.get("files_read", 0), d.get("rows_read", 0), d.get("rows_clean", 0), d.get("rows_quarantined", 0)]
-            for ds, d in sorted(datasets.items())
-        ])))
-        _, _, reasons = clean_totals(result)
-        if reasons:
-            out.append(Section("Quarantine by reason", (["reason", "records"], [[r, n] for r, n in reasons.items()])))
-    stage = result.step(STAGE)
-    if stage and stage.status == "succeeded":
-        tables = stage.output.get("tables", {})
-        out.append(Section("Staging snapshot (Job B)", (["table", "rows", "files", "path"], [
-            [t, v.get("row_count", 0), len(v.get("files", [])), v.get("path", "")] for t, v in tables.items()
-        ])))
+    out = [_steps(result)]
+    if result.gate:
+        out += _gate(result.gate)
+    if result.clean:
+        out += _clean(result.clean)
+    if result.stage:
+        out.append(_stage(result.stage))
     if result.ok:
         out.append(Section("Outputs", (["zone", "where"], [[z, w] for z, w in output_locations(result).items()])))
     return out
@@ -70,7 +93,7 @@ def _title(result: RunResult) -> str:
     return f"Pipeline run {result.run_date}: {outcome}"
 
 
-def _md_cell(value: Any) -> str:
+def _md_cell(value: Cell) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 
@@ -95,7 +118,7 @@ td,th{border:1px solid #ccc;padding:.3em .7em;text-align:left}th{background:#f3f
 td.n{text-align:right;font-variant-numeric:tabular-nums}.failed{color:#b00020}.succeeded{color:#1b7f3b}"""
 
 
-def _html_cell(value: Any) -> str:
+def _html_cell(value: Cell) -> str:
     numeric = isinstance(value, int | float) and not isinstance(value, bool)
     css = ' class="n"' if numeric else f' class="{value}"' if value in ("failed", "succeeded") else ""
     return f"<td{css}>{html.escape(str(value))}</td>"
@@ -126,7 +149,7 @@ def to_json(result: RunResult) -> bytes:
         "started_at": result.started_at.isoformat(timespec="seconds"),
         "ok": result.ok,
         "steps": [{"step": s.step, "status": s.status, "seconds": round(s.seconds, 3), "error": s.error,
-                   "output": s.output} for s in result.steps],
+                   "output": s.output.to_dict() if s.output is not None else None} for s in result.steps],
     }, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS, default=str)
 
 

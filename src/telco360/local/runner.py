@@ -1,6 +1,7 @@
 """``telco360 run``: the pipeline on a local lake folder, in the state machine's order and with its
-fail-fast rule: the gate over ``raw/`` (ingest_date = the run date), then Job A, then Job B. A failed
-step stops the run; the steps after it do not start, so staging is left as it was."""
+fail-fast rule: the gate over ``raw/`` (ingest_date = the run date), then Job A, then Job B (which
+rebuilds the run date's snapshot and rolls the later existing ones forward). A failed step stops the
+run; the steps after it do not start, so staging is left as it was."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from telco360 import runs, zones
-from telco360.local.gate import run_gate
+from telco360.local.gate import GateSummary, run_gate
 from telco360.local.progress import Progress
+from telco360.reports import CleanReport, SnapshotReport, StageReport
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -26,9 +28,13 @@ STEPS: tuple[str, ...] = (VALIDATE, CLEAN, STAGE)
 STEP_TITLES: dict[str, str] = {
     VALIDATE: "the gate over raw/ (archive or reject each file)",
     CLEAN: "Job A, archive -> clean + quarantine",
-    STAGE: "Job B, clean -> staging snapshot",
+    STAGE: "Job B, clean -> staging snapshots",
 }
+
 Status = Literal["succeeded", "failed", "skipped", "not_run"]
+# What a step hands back: the gate's summary, Job A's report or Job B's report (None if it did not run).
+StepOutput = GateSummary | CleanReport | StageReport | None
+_Output = TypeVar("_Output", GateSummary, CleanReport, StageReport)
 
 
 @dataclass
@@ -36,7 +42,7 @@ class StepResult:
     step: str
     status: Status
     seconds: float = 0.0
-    output: dict[str, Any] = field(default_factory=dict)  # gate summary, Job A report or Job B manifest
+    output: StepOutput = None
     error: str | None = None
 
 
@@ -58,6 +64,25 @@ class RunResult:
 
     def step(self, name: str) -> StepResult | None:
         return next((s for s in self.steps if s.step == name), None)
+
+    def _output(self, name: str, kind: type[_Output]) -> _Output | None:
+        step = self.step(name)
+        return step.output if step is not None and isinstance(step.output, kind) else None
+
+    @property
+    def gate(self) -> GateSummary | None:
+        """The gate's summary, when the gate ran and succeeded."""
+        return self._output(VALIDATE, GateSummary)
+
+    @property
+    def clean(self) -> CleanReport | None:
+        """Job A's report, when Job A ran and succeeded."""
+        return self._output(CLEAN, CleanReport)
+
+    @property
+    def stage(self) -> StageReport | None:
+        """Job B's report, when Job B ran and succeeded."""
+        return self._output(STAGE, StageReport)
 
 
 SparkFactory = Callable[[], "SparkSession"]
@@ -86,21 +111,24 @@ class _Steps:
     def root(self) -> str:
         return str(self.lake.resolve())
 
-    def validate(self) -> dict[str, Any]:
-        summary = run_gate(self.lake, self.run_date, on_file=self.progress.file_done)
-        return summary.to_dict()
+    def validate(self) -> GateSummary:
+        return run_gate(self.lake, self.run_date, on_file=self.progress.file_done)
 
-    def clean(self) -> dict[str, Any]:
+    def clean(self) -> CleanReport:
         from telco360.spark.clean import run_clean
 
         with self.progress.spark_step(CLEAN, self.spark):
             return run_clean(self.spark, self.root, self.run_date)
 
-    def stage(self) -> dict[str, Any]:
+    def stage(self) -> StageReport:
         from telco360.spark.stage import run_stage
 
         with self.progress.spark_step(STAGE, self.spark):
             return run_stage(self.spark, self.root, self.run_date)
+
+    def body(self, name: str) -> Callable[[], StepOutput]:
+        bodies: dict[str, Callable[[], StepOutput]] = {VALIDATE: self.validate, CLEAN: self.clean, STAGE: self.stage}
+        return bodies[name]
 
 
 def run_pipeline(lake: Path, run_date: str, *, from_step: str = VALIDATE,
@@ -123,55 +151,71 @@ def run_pipeline(lake: Path, run_date: str, *, from_step: str = VALIDATE,
             result.steps.append(StepResult(name, "not_run"))
             continue
         progress.step_started(name, STEP_TITLES[name])
-        result.steps.append(_run_step(name, getattr(steps, name)))
+        result.steps.append(_run_step(name, steps.body(name)))
         progress.step_line(describe_step(result.steps[-1]))
     return result
 
 
-def _run_step(name: str, body: Callable[[], dict[str, Any]]) -> StepResult:
+def _run_step(name: str, body: Callable[[], StepOutput]) -> StepResult:
     started = time.monotonic()
     try:
         output = body()
     except Exception as exc:  # a step's failure is the run's outcome, reported, not a crash
         log.debug("step %s failed", name, exc_info=True)
         return StepResult(name, "failed", time.monotonic() - started, error=f"{type(exc).__name__}: {exc}")
-    return StepResult(name, "succeeded", time.monotonic() - started, output=output or {})
+    return StepResult(name, "succeeded", time.monotonic() - started, output=output)
 
 
 # --- what each step did, in words -----------------------------------------------------------------
-def _counts(mapping: dict[str, int]) -> str:
+def counts(mapping: dict[str, int]) -> str:
     return ", ".join(f"{k} {v}" for k, v in mapping.items()) or "none"
 
 
+def build_text(snapshot: SnapshotReport) -> str:
+    """``incremental``, or ``full (why)``: how Job B built a snapshot."""
+    return f"full ({snapshot.why_full})" if snapshot.build == "full" and snapshot.why_full else snapshot.build
+
+
+def rolled_forward(report: StageReport) -> list[SnapshotReport]:
+    """The snapshots after the requested dates that Job B rebuilt because they depend on them."""
+    return [s for s in report.snapshots if s.snapshot_date > report.through]
+
+
+def snapshot_text(snapshot: SnapshotReport) -> str:
+    return f"{snapshot.snapshot_date} {build_text(snapshot)}: {counts(snapshot.row_counts)}"
+
+
+def gate_text(gate: GateSummary) -> str:
+    return (f"{len(gate.outcomes)} files: {len(gate.accepted)} archived ({counts(gate.accepted_by_dataset())}), "
+            f"{len(gate.rejected)} rejected ({counts(gate.rejected_by_reason())})")
+
+
+def clean_text(report: CleanReport) -> str:
+    parts = [f"{ds} {d.rows_clean} clean / {d.rows_quarantined} quarantined"
+             for ds, d in sorted(report.datasets.items())]
+    return "; ".join(parts) or "nothing archived for this date"
+
+
+def stage_lines(report: StageReport) -> list[str]:
+    """One line per snapshot Job B built: the requested ones, then those rolled forward."""
+    return [("rolled forward " if s.snapshot_date > report.through else "") + snapshot_text(s)
+            for s in report.snapshots]
+
+
 def describe_step(step: StepResult) -> str:
+    """The line (Job B: lines) printed when a step ends."""
     head = f"{'✓' if step.status == 'succeeded' else '✗'} {step.step:<8} {step.seconds:6.1f}s  "
     if step.status == "failed":
         return f"{head}FAILED: {step.error}"
-    out = step.output
-    if step.step == VALIDATE:
-        return (f"{head}{out.get('files', 0)} files: {out.get('accepted', 0)} archived "
-                f"({_counts(out.get('accepted_by_dataset', {}))}), {out.get('rejected', 0)} rejected "
-                f"({_counts(out.get('rejected_by_reason', {}))})")
-    if step.step == CLEAN:
-        datasets = out.get("datasets", {})
-        parts = [f"{ds} {d.get('rows_clean', 0)} clean / {d.get('rows_quarantined', 0)} quarantined"
-                 for ds, d in sorted(datasets.items())]
-        return f"{head}{'; '.join(parts) or 'nothing archived for this date'}"
-    tables = out.get("tables", {})
-    return f"{head}staging rows: {_counts({t: v.get('row_count', 0) for t, v in tables.items()})}"
-
-
-def clean_totals(result: RunResult) -> tuple[int, int, dict[str, int]]:
-    """(rows clean, rows quarantined, quarantine reasons) over every dataset Job A processed."""
-    step = result.step(CLEAN)
-    clean = quarantined = 0
-    reasons: dict[str, int] = {}
-    for d in ((step.output if step else {}).get("datasets") or {}).values():
-        clean += int(d.get("rows_clean", 0))
-        quarantined += int(d.get("rows_quarantined", 0))
-        for code, n in (d.get("quarantine_reasons") or {}).items():
-            reasons[code] = reasons.get(code, 0) + int(n)
-    return clean, quarantined, dict(sorted(reasons.items()))
+    match step.output:
+        case GateSummary() as gate:
+            return head + gate_text(gate)
+        case CleanReport() as report:
+            return head + clean_text(report)
+        case StageReport() as report:
+            lines = stage_lines(report) or ["no snapshot built"]
+            return "\n".join([head + lines[0], *(" " * len(head) + line for line in lines[1:])])
+    return head
 
 
 def output_locations(result: RunResult) -> dict[str, str]:
@@ -189,22 +233,19 @@ def output_locations(result: RunResult) -> dict[str, str]:
 
 def summary_lines(result: RunResult, *, with_outputs: bool = True) -> list[str]:
     """The end-of-run summary a person reads in the terminal."""
-    lines = [f"Run {result.run_date} on {result.lake}: " + ("SUCCEEDED" if result.ok else
-             f"FAILED at step '{result.failed_step.step}'" if result.failed_step else "FAILED")]
-    gate = result.step(VALIDATE)
-    if gate and gate.status == "succeeded":
-        out = gate.output
-        lines.append(f"  files     {out['accepted']} accepted, {out['rejected']} rejected"
-                     + (f" by reason: {_counts(out['rejected_by_reason'])}" if out["rejected"] else ""))
-    clean = result.step(CLEAN)
-    if clean and clean.status == "succeeded":
-        rows_clean, rows_quarantined, reasons = clean_totals(result)
-        lines.append(f"  rows      {rows_clean} clean, {rows_quarantined} quarantined"
-                     + (f" by reason: {_counts(reasons)}" if reasons else ""))
-    stage = result.step(STAGE)
-    if stage and stage.status == "succeeded":
-        tables = stage.output.get("tables", {})
-        lines.append(f"  staging   {_counts({t: v.get('row_count', 0) for t, v in tables.items()})}")
+    failed = result.failed_step
+    lines = [f"Run {result.run_date} on {result.lake}: "
+             + ("SUCCEEDED" if result.ok else f"FAILED at step '{failed.step}'" if failed else "FAILED")]
+    if gate := result.gate:
+        lines.append(f"  files     {len(gate.accepted)} accepted, {len(gate.rejected)} rejected"
+                     + (f" by reason: {counts(gate.rejected_by_reason())}" if gate.rejected else ""))
+    if clean := result.clean:
+        reasons = clean.quarantine_reasons()
+        lines.append(f"  rows      {clean.rows_clean} clean, {clean.rows_quarantined} quarantined"
+                     + (f" by reason: {counts(reasons)}" if reasons else ""))
+    if stage := result.stage:
+        lines.extend(f"  staging   {line}" for line in stage_lines(stage))
+        lines.append(f"  rebuilt   {', '.join(stage.rebuilt_dates) or 'none'}")
     if result.ok and with_outputs:
         lines.append("  outputs:")
         lines.extend(f"    {zone:<10} {where}" for zone, where in output_locations(result).items())
