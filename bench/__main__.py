@@ -1,10 +1,12 @@
-"""Run every benchmark module of this package, or the ones named: ``python -m bench [gate job_a ...]``.
+"""Run every benchmark module of this package, or the ones named: ``python -m bench [--quick] [gate job_a ...]``.
 
 Each runs in its own interpreter, so one benchmark's memory and warm caches do not colour another's.
+``--quick`` (or ``BENCH_QUICK=1``) asks the Job A and Job B benches for a small smoke run.
 """
 
 from __future__ import annotations
 
+import os
 import pkgutil
 import subprocess
 import sys
@@ -16,6 +18,10 @@ def available() -> list[str]:
 
 
 def main(argv: list[str]) -> int:
+    env = dict(os.environ)
+    if "--quick" in argv:
+        argv = [a for a in argv if a != "--quick"]
+        env["BENCH_QUICK"] = "1"
     names = argv or available()
     unknown = sorted(set(names) - set(available()))
     if unknown:
@@ -24,7 +30,7 @@ def main(argv: list[str]) -> int:
     failed = 0
     for name in names:
         print(f"== bench.{name}", flush=True)
-        failed += subprocess.call([sys.executable, "-m", f"bench.{name}"]) != 0
+        failed += subprocess.call([sys.executable, "-m", f"bench.{name}"], env=env) != 0
     return 1 if failed else 0
 
 

@@ -1,14 +1,16 @@
-"""Job B (clean -> staging) benchmark: ``python -m bench.job_b [--sizes 10000 100000 1000000]``.
+"""Job B (clean -> staging) on the realistic day with 1, 2, 10 and 30 days of history, beside DuckDB's
+full recompute of docs/spec.md §4 on the same clean history: ``python -m bench.job_b [--quick]``.
 
-Synthetic clean inputs are written straight with Spark (not through Job A), for each size:
-- customers: a full extract on day 1, then 5 % of the customers updated every following day;
-- plans: the whole catalogue (50 plans) every day;
-- activity: about 270 events a day per 10,000 customers, 2 % of them plan_changed.
+History (bench/_realistic.py): every day a full customers extract (200,000 rows, a few changed), the
+plans catalogue and 500,000 new events (2 % plan changes). Its clean partitions are written by
+DuckDB in the clean layout (contract-version markers included; ``bench.job_a`` checks that DuckDB's
+clean equals the project's on the same day) and cached under ``bench-out/``.
 
-Reported: Spark start-up (once), then per size the Job B work (``run_stage``) for the last day of a
-30-day history, and rows/s (rows written over all four tables / work seconds). At 100k customers
-also how the work grows with the history length (1, 10, 30 days) and with the day's activity volume
-(x1, x10, x30 on one extra day).
+Job B carries state from the day before (issue 11), so its cost on day D depends on D-1's snapshot:
+the bench deletes every snapshot and state, then runs ``run_stage`` for each day in date order, timing
+each. The table shows the days where the history is 1, 2, 10 and 30 days long, DuckDB's full
+recompute of the same date (read every clean partition <= D, the four tables, Parquet written), and a
+check that DuckDB's tables equal the project's staging tables (row counts and content checksum).
 """
 
 from __future__ import annotations
@@ -16,182 +18,223 @@ from __future__ import annotations
 import argparse
 import logging
 import shutil
-import tempfile
-import time
+import sys
+import traceback
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, timedelta
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
-from pyspark.sql import Column, DataFrame, SparkSession
-from pyspark.sql import functions as F
+from pyspark.sql import SparkSession
 
+from bench import _realistic as R
 from telco360 import zones
-from telco360.contracts import get_contract
-from telco360.spark.schemas import INGEST_DATE, clean_schema
-from telco360.spark.session import local_spark
-from telco360.spark.stage import run_stage
+from telco360.contracts import DATASETS
 
-FIRST_DAY = date(2025, 1, 1)
-PLANS = 50
-UPDATE_SHARE = 0.05
-EVENTS_PER_CUSTOMER_DAY = 270 / 10_000
-PLAN_CHANGE_EVERY = 50
+HISTORY_LENGTHS = (1, 2, 10, 30)
+TABLE_KEYS: dict[str, list[str]] = {
+    "customers": ["customer_id"], "plans": ["plan_id"], "customer_360": ["customer_id"], "activity": ["event_id"],
+}
+# What a Job B run leaves in a lake besides clean/: removed before the timed sequence.
+_JOB_B_OUTPUTS = (zones.STAGING, zones.STATE, zones.REPORTS)
 
 
-def day(n: int) -> str:
-    return (FIRST_DAY + timedelta(days=n)).isoformat()
+@dataclass
+class DayFigures:
+    history_days: int
+    day: str
+    project_s: float | None = None
+    build: str = "-"  # "incremental" or "full", as the run reports it ("-": it does not say)
+    rows: int | None = None
+    duckdb_s: float | None = None
+    checks: list[R.Comparison] = field(default_factory=list)
 
 
-def _customer_id(number: Column) -> Column:
-    return F.format_string("C%08d", number)
+@dataclass
+class JobBResult:
+    days: list[DayFigures]  # every day of the history, in date order
+    measured: list[int]  # history lengths shown in the table
+    errors: list[str] = field(default_factory=list)
 
-
-def _plan_id(number: Column) -> Column:
-    return F.format_string("P%03d", number % PLANS)
-
-
-def _as_clean(df: DataFrame, dataset: str, day_index: int) -> DataFrame:
-    """The clean layout: every contract column (missing ones null), provenance, the partition date."""
-    schema = clean_schema(get_contract(dataset))
-    present = set(df.columns)
-    return df.select(
-        *[(F.col(f.name) if f.name in present else F.lit(None)).cast(f.dataType).alias(f.name) for f in schema.fields],
-        F.lit(day(day_index)).alias(INGEST_DATE),
-    )
-
-
-def customers_day(spark: SparkSession, customers: int, d: int) -> DataFrame:
-    ids = spark.range(customers)
-    if d > 0:
-        ids = ids.where(F.rand(seed=d) < UPDATE_SHARE)
-    return _as_clean(ids.select(
-        _customer_id(F.col("id")).alias("customer_id"),
-        F.format_string("First%d", F.col("id")).alias("first_name"),
-        F.format_string("Last%d-%d", F.col("id"), F.lit(d)).alias("last_name"),
-        F.format_string("c%d@example.com", F.col("id")).alias("email"),
-        F.lit("US").alias("country"),
-        _plan_id(F.col("id") + d).alias("plan_id"),
-        F.lit("active").alias("status"),
-        F.lit(f"customers_{day(d)}.csv").alias("_source_file"),
-        (F.col("id") + 1).alias("_line"),
-    ), "customers", d)
-
-
-def plans_day(spark: SparkSession, d: int) -> DataFrame:
-    return _as_clean(spark.range(PLANS).select(
-        _plan_id(F.col("id")).alias("plan_id"),
-        F.format_string("Plan %d v%d", F.col("id"), F.lit(d)).alias("plan_name"),
-        F.when(F.col("id") % 2 == 0, "prepaid").otherwise("postpaid").alias("plan_category"),
-        (F.col("id") + F.lit(d) / 100 + 5).alias("monthly_price"),
-        (F.col("id") % 20).alias("data_allowance_gb"),
-        F.lit(f"plans_{day(d)}.csv").alias("_source_file"),
-        (F.col("id") + 1).alias("_line"),
-    ), "plans", d)
-
-
-def activity_day(spark: SparkSession, customers: int, d: int, volume: float = 1.0) -> DataFrame:
-    events = max(1, int(customers * EVENTS_PER_CUSTOMER_DAY * volume))
-    is_change = F.col("id") % PLAN_CHANGE_EVERY == 0
-    start = F.lit(f"{day(d)} 00:00:00").cast("timestamp")
-    return _as_clean(spark.range(events).select(
-        F.format_string("E%d-%d", F.lit(d), F.col("id")).alias("event_id"),
-        _customer_id((F.col("id") * 7919 + d) % customers).alias("customer_id"),
-        F.when(is_change, "plan_changed").otherwise("login").alias("event_type"),
-        (start + F.make_interval(secs=(F.col("id") * 86_399 / events))).alias("event_timestamp"),
-        F.lit("mobile").alias("device_type"),
-        F.when(is_change, F.to_json(F.struct(
-            _plan_id(F.col("id")).alias("old_plan_id"), _plan_id(F.col("id") + 1).alias("new_plan_id"),
-        ))).otherwise(F.lit("{}")).alias("payload"),
-        F.lit(f"logs_{day(d)}.ndjson").alias("_source_file"),
-        (F.col("id") + 1).alias("_line"),
-    ), "activity", d)
-
-
-def write_lake(spark: SparkSession, root: str, customers: int, days: int) -> None:
-    for dataset, frames in (
-        ("customers", [customers_day(spark, customers, d) for d in range(days)]),
-        ("plans", [plans_day(spark, d) for d in range(days)]),
-        ("activity", [activity_day(spark, customers, d) for d in range(days)]),
-    ):
-        union = frames[0]
-        for frame in frames[1:]:
-            union = union.unionByName(frame)
-        union.write.mode("append").partitionBy(INGEST_DATE).parquet(zones.clean_path(root, dataset))
-
-
-@dataclass(frozen=True)
-class Measure:
-    label: str
-    seconds: float
-    rows: dict[str, int]
-    files: int
+    def at(self, history_days: int) -> DayFigures:
+        return self.days[history_days - 1]
 
     @property
-    def total_rows(self) -> int:
-        return sum(self.rows.values())
+    def growth(self) -> float | None:
+        """Job B with the longest history over Job B with 2 days (target <= 1.3)."""
+        if len(self.days) < 2:
+            return None
+        longest, two = self.days[-1].project_s, self.days[1].project_s
+        return None if longest is None or not two else longest / two
 
 
-def measure(spark: SparkSession, root: str, run_date: str, label: str) -> Measure:
-    started = time.perf_counter()
-    manifest = run_stage(spark, root, run_date)
-    elapsed = time.perf_counter() - started
-    tables = manifest["tables"].values()
-    return Measure(label, elapsed, {t: e["row_count"] for t, e in manifest["tables"].items()},
-                   max(len(e["files"]) for e in tables))
+def measured_lengths(params: R.Params) -> list[int]:
+    return sorted({n for n in HISTORY_LENGTHS if n <= params.days} | {params.days})
 
 
-def table(title: str, measures: Sequence[Measure]) -> str:
-    head = f"{'case':<34}{'work s':>9}{'customers':>11}{'activity':>10}{'rows out':>11}{'rows/s':>10}{'max files':>11}"
-    lines = [title, head, "-" * len(head)]
-    for m in measures:
-        lines.append(f"{m.label:<34}{m.seconds:>9.1f}{m.rows['customers']:>11,}{m.rows['activity']:>10,}"
-                     f"{m.total_rows:>11,}{m.total_rows / m.seconds:>10,.0f}{m.files:>11}")
+# --- the clean history ---------------------------------------------------------------------------
+def clean_history(params: R.Params, root: Path) -> Path:
+    """A lake whose clean/ holds every day of the history (DuckDB, cached per day)."""
+    source = R.source_folder(params, root)
+    lake = root / params.key / f"job-b-layout{R.CLEAN_LAYOUT_VERSION}"
+    con = None
+    for i in range(params.days):
+        day = params.day(i)
+        done = lake / f".clean-{day}"
+        if done.exists():
+            continue
+        if con is None:
+            con = R.duckdb_connect()
+            print(f"writing the clean history into {lake} with DuckDB (once)", flush=True)
+        files = R.files_by_dataset(source, day)
+        for dataset in DATASETS:
+            R.duckdb_clean(con, dataset, files[dataset], lake, day)
+        done.write_text("ok\n")
+    if con is not None:
+        con.close()
+    for zone in _JOB_B_OUTPUTS:
+        shutil.rmtree(lake / zone, ignore_errors=True)
+    return lake
+
+
+# --- the run -------------------------------------------------------------------------------------
+def _build_of(result: Any) -> str:
+    """``incremental``/``full`` from what ``run_stage`` returns: a StageReport, a Manifest or a dict."""
+    snapshots = getattr(result, "snapshots", None)
+    if snapshots:
+        return str(getattr(snapshots[0], "build", "-"))
+    build = getattr(result, "build", None)
+    if build is None and isinstance(result, dict):
+        build = result.get("build") or next((s.get("build") for s in result.get("snapshots", [])), None)
+    return str(build or "-")
+
+
+def warm_up(spark: SparkSession, root: Path) -> None:
+    """Two tiny days through Job B, untimed: JIT and class loading are not the job's cost."""
+    from telco360.spark.stage import run_stage
+
+    tiny = R.Params(customers=300, events_per_customer_day=2.0, activity_files=1, days=2, seed=1)
+    lake = clean_history(tiny, root)
+    try:
+        for i in range(tiny.days):
+            run_stage(spark, str(lake), tiny.day(i))
+    except Exception:  # the measured runs report the failure
+        logging.getLogger("bench").warning("warm-up run_stage failed", exc_info=True)
+
+
+def _staging_rows(con: Any, lake: Path, day: str) -> int | None:
+    total = 0
+    for table in zones.STAGING_TABLES:
+        folder = Path(zones.staging_path(str(lake), table, day))
+        if not any(folder.glob("*.parquet")):
+            return None
+        total += int(R.run_sql(con, f"SELECT count(*) FROM {R.parquet_relation(folder)}")[0][0])
+    return total
+
+
+def run(spark: SparkSession, params: R.Params, root: Path = R.BENCH_OUT, warm: bool = True) -> JobBResult:
+    from telco360.spark.stage import run_stage
+
+    lake = clean_history(params, root)
+    if warm:
+        warm_up(spark, root)
+    result = JobBResult([DayFigures(i + 1, params.day(i)) for i in range(params.days)], measured_lengths(params))
+    for figures in result.days:
+        try:
+            with R.stopwatch() as took:
+                outcome = run_stage(spark, str(lake), figures.day)
+        except Exception as exc:  # a job being rewritten may fail: report it; later days need this one
+            result.errors.append(f"run_stage({figures.day}): {type(exc).__name__}: {str(exc).splitlines()[0]}")
+            traceback.print_exc(limit=3, file=sys.stderr)
+            break
+        figures.project_s, figures.build = took[0], _build_of(outcome)
+        print(f"  run_stage {figures.day} ({figures.history_days} days of history): {took[0]:.1f} s, "
+              f"{figures.build}", flush=True)
+
+    con = R.duckdb_connect()
+    out = root / params.key / "job-b-duckdb"
+    for n in result.measured:
+        figures = result.at(n)
+        try:
+            with R.stopwatch() as took:
+                R.duckdb_stage(con, lake, figures.day, out / figures.day)
+        except Exception as exc:
+            result.errors.append(f"DuckDB {figures.day}: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+            continue
+        figures.duckdb_s = took[0]
+        figures.rows = _staging_rows(con, lake, figures.day)
+        if figures.rows is None:
+            continue
+        for table in zones.STAGING_TABLES:
+            project = R.parquet_relation(Path(zones.staging_path(str(lake), table, figures.day)))
+            figures.checks.append(R.table_checksums(con, table, project, f"s_{table}", R.staging_columns(table),
+                                                    TABLE_KEYS[table]))
+    con.close()
+    shutil.rmtree(out, ignore_errors=True)
+    return result
+
+
+# --- the report ----------------------------------------------------------------------------------
+def _s(value: float | None) -> str:
+    return "FAILED" if value is None else f"{value:.1f}"
+
+
+def table(result: JobBResult) -> str:
+    head = (f"{'history days':>12}  {'snapshot':<11}{'project s':>10}  {'build':<12}{'DuckDB s':>9}"
+            f"{'proj/DuckDB':>12}{'rows out':>11}  check")
+    lines = ["Job B (clean -> staging), the realistic day with growing history", head, "-" * (len(head) + 6)]
+    for n in result.measured:
+        f = result.at(n)
+        ratio = "-" if f.project_s is None or not f.duckdb_s else f"x{f.project_s / f.duckdb_s:.2f}"
+        rows = "-" if f.rows is None else f"{f.rows:,}"
+        if not f.checks:
+            check = "-"
+        elif all(c.equal for c in f.checks):
+            check = "equal (4 tables)"
+        else:
+            check = "MISMATCH " + "; ".join(c.describe() for c in f.checks if not c.equal)
+        lines.append(f"{n:>12}  {f.day:<11}{_s(f.project_s):>10}  {f.build:<12}{_s(f.duckdb_s):>9}{ratio:>12}"
+                     f"{rows:>11}  {check}")
+    growth = result.growth
+    lines.append(f"Job B({len(result.days)} days)/Job B(2 days): "
+                 + ("-" if growth is None else f"x{growth:.2f}") + " (target <= x1.3); "
+                 + "Job B/DuckDB target <= x1.0")
+    timed = [f"{f.project_s:.1f}" if f.project_s is not None else "FAILED" for f in result.days]
+    lines.append("every day's run_stage s, in date order: " + " ".join(timed))
+    for f in result.days:
+        for check in f.checks:
+            if not check.equal:
+                lines.append(f"  !!! MISMATCH {f.day} {check.describe()}")
+    for error in result.errors:
+        lines.append(f"  FAILED {error}")
     return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None) -> None:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
-    parser.add_argument("--days", type=int, default=30)
-    parser.add_argument("--scaling-size", type=int, default=100_000, help="customers for the growth runs")
+    parser.add_argument("--quick", action="store_true", help=f"a small smoke run (or {R.QUICK_ENV}=1)")
+    parser.add_argument("--out", type=Path, default=R.BENCH_OUT, help="cache and scratch folder (bench-out/)")
+    parser.add_argument("--days", type=int, help="days of history (30; --quick: 3)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
+    from telco360.spark.session import local_spark
 
-    started = time.perf_counter()
-    spark = local_spark("bench-job-b")
-    spark.range(1).count()  # the JVM and the first job, so start-up is not charged to the first size
-    startup = time.perf_counter() - started
-    print(f"Spark start-up: {startup:.1f} s (local[{spark.sparkContext.defaultParallelism}])")
-
-    work = tempfile.mkdtemp(prefix="bench-job-b-")
+    params = R.params_from_env(args.quick)
+    if args.days:
+        params = R.with_days(params, args.days)
+    with R.stopwatch() as started:
+        spark = local_spark("bench-job-b", cores=2)
+        spark.range(1).count()
+    print(f"Spark start-up {started[0]:.1f} s (local[{spark.sparkContext.defaultParallelism}]; "
+          "not counted in any figure below)", flush=True)
     try:
-        sizes = []
-        for customers in args.sizes:
-            root = f"{work}/lake-{customers}"
-            write_lake(spark, root, customers, args.days)
-            run_stage(spark, root, day(args.days - 1))  # warm-up: code paths, class loading
-            sizes.append(measure(spark, root, day(args.days - 1), f"{customers:,} customers, {args.days} days"))
-        print(table(f"\nJob B work per size (last day of {args.days} days of history)", sizes))
-
-        n = args.scaling_size
-        root = f"{work}/lake-{n}"
-        if n not in args.sizes:
-            write_lake(spark, root, n, args.days)
-        lengths = sorted({d for d in (1, 10, args.days) if d <= args.days})
-        history = [measure(spark, root, day(d - 1), f"{n:,} customers, {d} days") for d in lengths]
-        print(table("\nGrowth with history length", history))
-
-        volume = []
-        for i, factor in enumerate((1, 10, 30)):
-            d = args.days + i
-            activity_day(spark, n, d, factor).write.mode("append").partitionBy(INGEST_DATE).parquet(
-                zones.clean_path(root, "activity"))
-            volume.append(measure(spark, root, day(d), f"{n:,} customers, activity x{factor}"))
-        print(table("\nGrowth with the day's activity volume", volume))
+        result = run(spark, params, args.out)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
         spark.stop()
+    print(table(result), flush=True)
+    mismatch = any(not c.equal for f in result.days for c in f.checks)
+    return 1 if result.errors or mismatch else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

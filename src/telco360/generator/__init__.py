@@ -1,7 +1,8 @@
-"""A realistic data generator: the producers' raw files (contract.md §1-§3), deterministic for a seed.
+"""A realistic data generator: the producers' raw files (docs/spec.md §1-§3), deterministic for a seed.
 
-``generate(out, customers, days, start_date, seed, faults)`` writes ``out/raw/...`` and
-``out/arrivals.json`` and returns a ``GenerationSummary``. numpy is imported only when it runs.
+``generate(out, customers, days, start_date, seed, faults, *, events_per_customer_day, activity_files,
+full_extracts, customers_format, plan_change_share)`` writes ``out/raw/...`` and ``out/arrivals.json``
+and returns a ``GenerationSummary``. numpy is imported only when it runs.
 """
 
 from __future__ import annotations

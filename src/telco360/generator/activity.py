@@ -21,6 +21,20 @@ _WEIGHTS = np.asarray(tuple(vocab.EVENT_MIX.values())) / sum(vocab.EVENT_MIX.val
 PLAN_CHANGED = EVENT_TYPES.index("plan_changed")
 
 
+def event_weights(plan_change_share: float | None = None) -> np.ndarray:
+    """The share of each event type: the real mix, or the real mix with ``plan_changed`` set to
+    ``plan_change_share`` and the other types scaled so they keep their proportions."""
+    if plan_change_share is None:
+        return _WEIGHTS
+    if not 0.0 <= plan_change_share < 1.0:
+        raise ValueError(f"plan_change_share must be in [0, 1), got {plan_change_share}")
+    weights = _WEIGHTS.copy()
+    weights[PLAN_CHANGED] = 0.0
+    weights *= (1.0 - plan_change_share) / weights.sum()
+    weights[PLAN_CHANGED] = plan_change_share
+    return weights
+
+
 def _choice_payload(key: str, options: tuple[str, ...] | tuple[int, ...]) -> Callable[[np.random.Generator, int],
                                                                                          Strings]:
     # Whole payload texts are precomputed per option, so a draw is a single take.
@@ -110,10 +124,13 @@ class ActivityDay:
 
 
 def make_day(rng: np.random.Generator, day: date, customer_ids: Strings, plan_ids: Strings,
-             timeline: PlanTimeline) -> ActivityDay:
-    """One day of events (Poisson volume, real type mix, uniform customers and times of day)."""
-    n = int(rng.poisson(vocab.EVENTS_PER_CUSTOMER_DAY * len(customer_ids)))
-    kind = rng.choice(len(EVENT_TYPES), n, p=_WEIGHTS)
+             timeline: PlanTimeline, events_per_customer_day: float = vocab.EVENTS_PER_CUSTOMER_DAY,
+             weights: np.ndarray = _WEIGHTS) -> ActivityDay:
+    """One day of events (Poisson volume around ``events_per_customer_day`` per customer, the type mix
+    ``weights``, uniform customers and times of day). Event ids are random UUIDs drawn from the day's
+    stream, so every day has its own events."""
+    n = int(rng.poisson(events_per_customer_day * len(customer_ids)))
+    kind = rng.choice(len(EVENT_TYPES), n, p=weights)
     customer = rng.integers(0, len(customer_ids), n)
     second = rng.integers(0, 86_400, n)
     event_id = uuid4_texts(rng, n)

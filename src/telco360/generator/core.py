@@ -1,10 +1,17 @@
 """``generate``: a lake's ``raw/`` zone as the producers would fill it over some days.
 
-Day 0 brings the full customers extract, the plans catalogue and the first activity file; each later
-day brings its activity file. With ``faults`` the later days also bring customer update extracts
-(the CRM state at the start of that day: plans moved by yesterday's plan changes, status changes,
-corrected emails), a plans update (a price change, a new plan) and everything in ``faults.py``.
+Day 0 brings the full customers extract, the plans catalogue and the first activity file(s); each
+later day brings its activity file(s). With ``faults`` the later days also bring customer update
+extracts (the CRM state at the start of that day: plans moved by yesterday's plan changes, status
+changes, corrected emails), a plans update (a price change, a new plan) and everything in
+``faults.py``. With ``full_extracts`` every later day brings the whole customer base instead of the
+changed customers only, as CRMs that cannot export deltas do (the few changes are inside it), and
+the whole plans catalogue.
 Every file is recorded in ``arrivals.json`` with the day it arrives, for a demo that replays the days.
+
+The volume knobs (``events_per_customer_day``, ``activity_files``, ``plan_change_share``) shape a
+realistic telco day for the benchmarks: the real sample has 0.0274 events per customer a day, a live
+feed tens; docs/benchmarks.md's day is 200,000 customers, 2.5 events each, in 8 files, 2 % plan changes.
 """
 
 from __future__ import annotations
@@ -15,14 +22,16 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from itertools import pairwise
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
 from telco360.contracts import detect_dataset_from_key, get_contract
 from telco360.generator import faults as F
 from telco360.generator import vocab
-from telco360.generator.activity import PLAN_CHANGED, ActivityDay, PlanTimeline, make_day
+from telco360.generator.activity import PLAN_CHANGED, ActivityDay, PlanTimeline, event_weights, make_day
 from telco360.generator.entities import Customers, make_customers, make_plans
 from telco360.generator.text import (
     STR,
@@ -42,6 +51,28 @@ ARRIVALS_FILE = "arrivals.json"
 _PLANS, _CUSTOMERS, _ACTIVITY, _STATUS, _FAULTS, _TYPOS = range(6)
 STATUS_CHANGES_PER_DAY = 0.001  # share of customers whose status changes each day (faults mode)
 EMAIL_TYPO_SHARE = 0.002  # share of the first extract's emails that are wrong, corrected later
+CustomersFormat = Literal["ndjson", "csv"]
+CUSTOMERS_FORMATS: tuple[str, ...] = ("ndjson", "csv")
+
+
+@dataclass(frozen=True)
+class FeedShape:
+    """How much a day holds and how it is cut into files (the defaults are the real sample's)."""
+
+    events_per_customer_day: float = vocab.EVENTS_PER_CUSTOMER_DAY
+    activity_files: int = 1  # files a day's activity is split into (a producer flushing every few hours)
+    full_extracts: bool = False  # every day full customers and plans extracts, not only the changed customers
+    customers_format: CustomersFormat = "ndjson"
+    plan_change_share: float | None = None  # None: the real mix (3.7 % of events)
+
+    def __post_init__(self) -> None:
+        if self.events_per_customer_day < 0:
+            raise ValueError(f"events_per_customer_day must be >= 0, got {self.events_per_customer_day}")
+        if self.activity_files < 1:
+            raise ValueError(f"activity_files must be at least 1, got {self.activity_files}")
+        if self.customers_format not in CUSTOMERS_FORMATS:
+            raise ValueError(f"customers_format must be one of {', '.join(CUSTOMERS_FORMATS)}")
+        event_weights(self.plan_change_share)  # validates the share
 
 
 @dataclass
@@ -124,22 +155,32 @@ class _Schedule:
 
 
 _ACTIVITY_RECORD_FAULTS = ("duplicate_event_same_file", "missing_event_id", "missing_customer_id", "bad_date",
-                           "duplicate_event_later_file")
+                           "duplicate_event_later_file", *F.STRING_FAULTS)
 
 
 def generate(out: Path, customers: int = 10_000, days: int = 7, start_date: date = date(2025, 1, 1),
-             seed: int = 42, faults: bool = False) -> GenerationSummary:
+             seed: int = 42, faults: bool = False, *,
+             events_per_customer_day: float = vocab.EVENTS_PER_CUSTOMER_DAY, activity_files: int = 1,
+             full_extracts: bool = False, customers_format: CustomersFormat = "ndjson",
+             plan_change_share: float | None = None) -> GenerationSummary:
     """Write ``days`` days of raw files for ``customers`` customers under ``out/raw`` and
-    ``out/arrivals.json``; the same arguments always give the same bytes."""
+    ``out/arrivals.json``; the same arguments always give the same bytes.
+
+    ``events_per_customer_day``: mean activity volume (Poisson); ``activity_files``: files per day's
+    activity; ``full_extracts``: full customers and plans extracts every day; ``customers_format``: ``ndjson``
+    or ``csv`` for every customers extract; ``plan_change_share``: share of plan_changed events."""
     if customers < 1 or days < 1:
         raise ValueError("customers and days must be at least 1")
-    return _Generator(Path(out), customers, days, start_date, seed, faults).run()
+    shape = FeedShape(events_per_customer_day, activity_files, full_extracts, customers_format, plan_change_share)
+    return _Generator(Path(out), customers, days, start_date, seed, faults, shape).run()
 
 
 class _Generator:
-    def __init__(self, out: Path, customers: int, days: int, start: date, seed: int, faults: bool) -> None:
+    def __init__(self, out: Path, customers: int, days: int, start: date, seed: int, faults: bool,
+                 shape: FeedShape) -> None:
         self.lake = _Lake(out)
-        self.days, self.start, self.seed, self.faults = days, start, seed, faults
+        self.days, self.start, self.seed, self.faults, self.shape = days, start, seed, faults, shape
+        self.weights = event_weights(shape.plan_change_share)
         self.schedule = _Schedule(days)
         self.plans = make_plans(self._rng(_PLANS), vocab.PLAN_COUNT)
         self.crm: Customers = make_customers(self._rng(_CUSTOMERS), customers, start, vocab.PLAN_COUNT)
@@ -162,12 +203,15 @@ class _Generator:
         self._write_plans(0, self.plans)
         file_faults = list(F.FILE_FAULTS)
         for d in range(self.days):
-            if self.faults and d > 0:
-                if d == self.schedule.plans_update:
-                    self._plans_update(d)
+            if self.faults and d > 0 and d == self.schedule.plans_update:
+                self._plans_update(d)
+            if d > 0 and (self.faults or self.shape.full_extracts):
                 self._customers_update(d)
+            if d > 0 and self.shape.full_extracts and not (self.faults and d == self.schedule.plans_update):
+                self._write_plans(d, self.plans)  # the whole catalogue again, as it stands
             events = make_day(self._rng(_ACTIVITY, d), self._day(d), self.crm.values["customer_id"],
-                              self.plans["plan_id"], self.timeline)
+                              self.plans["plan_id"], self.timeline, self.shape.events_per_customer_day,
+                              self.weights)
             lines = self._write_activity(d, events)
             if self.faults:
                 material = self._material(d, lines)
@@ -202,9 +246,9 @@ class _Generator:
         self.crm.values["email"][fixed] = [self.corrections[i] for i in fixed.tolist()]
         changed = np.asarray(sorted(self.timeline.changed), dtype=np.int64)
         self.timeline.changed.clear()
-        index = np.union1d(np.union1d(changed, moved), fixed)
+        index = np.arange(n) if self.shape.full_extracts else np.union1d(np.union1d(changed, moved), fixed)
         bad: list[tuple[str, str, str]] = []
-        if d == self.schedule.spread(0):
+        if self.faults and d == self.schedule.spread(0):
             bad = [("date_of_birth", "bad_date", "-02-30"), ("status", "bad_status", "closed")]
         self._write_customers(d, index, bad)
 
@@ -216,13 +260,15 @@ class _Generator:
         if bad:
             # Extra rows for customers not otherwise in the file: their current state, one field wrong.
             others = np.setdiff1d(np.arange(self.crm.count), index)
+            if len(others) < len(bad):  # a full extract: the bad rows repeat customers it already holds
+                others = np.arange(self.crm.count)
             picked = self.fault_rng.choice(others, len(bad), replace=False)
             extra = self.crm.rows(picked, self.plans["plan_id"])
             for i, (column, kind, value) in enumerate(bad):
                 extra[column][i] = extra[column][i][:4] + value if value.startswith("-") else value
                 kinds.append(kind)
             values = {c: np.concatenate([values[c], extra[c]]).astype(STR) for c in values}
-        as_csv = self.faults and d > 0 and d == self.schedule.csv_customers
+        as_csv = self.shape.customers_format == "csv" or (self.faults and d > 0 and d == self.schedule.csv_customers)
         camel = self.faults and d > 0 and d == self.schedule.camel_customers
         key: KeyStyle = F.camel if camel else same_name
         name = f"raw/customers/customers_{F.stamp(day)}.{'csv' if as_csv else 'ndjson'}"
@@ -232,9 +278,9 @@ class _Generator:
         else:
             data = file_bytes(ndjson_lines(values, contract, key))
         path = self.lake.write(name, data, day, len(values["customer_id"]))
-        if d > 0:
+        if self.faults and d > 0:
             self.lake.fault(path, "customers_update", F.FEED)
-        for kind, flag in (("csv_customers", as_csv), ("camel_case_columns", camel)):
+        for kind, flag in (("csv_customers", as_csv and self.faults), ("camel_case_columns", camel)):
             if flag:
                 self.lake.fault(path, kind, F.FEED)
         for kind in kinds:
@@ -275,21 +321,34 @@ class _Generator:
         lines = ndjson_lines(events.values, get_contract("activity"))
         safe = np.flatnonzero(events.event_type != PLAN_CHANGED)
         kinds: list[str] = []
+        at: list[int] = []  # where each fault line ends up, to record it against the file holding it
         if self.faults and len(safe):
             kinds = [k for i, k in enumerate(_ACTIVITY_RECORD_FAULTS) if self.schedule.spread(i) == d]
             kinds = [k for k in kinds if k != "duplicate_event_later_file" or self.previous_event]
-            written = [self._bad_event(k, lines[int(self.fault_rng.choice(safe))], day) for k in kinds]
-            for line in written:
-                lines.insert(int(self.fault_rng.integers(0, len(lines) + 1)), line)
-            self.previous_event = lines[int(safe[-1])] if lines else None
+            picked = [int(self.fault_rng.choice(safe)) for _ in kinds]
+            written = [self._bad_event(k, lines[i], day) for k, i in zip(kinds, picked, strict=True)]
+            last_safe = lines[int(safe[-1])]
+            for kind, origin, line in zip(kinds, picked, written, strict=True):
+                # A same-file duplicate goes right after its original, so it stays in the same file
+                # when the day is split into several.
+                where = (origin + 1 if kind == "duplicate_event_same_file"
+                         else int(self.fault_rng.integers(0, len(lines) + 1)))
+                lines.insert(where, line)
+                at = [p + (p >= where) for p in at] + [where]
+            self.previous_event = last_safe
         gzipped = self.faults and d == self.schedule.gzipped_activity
-        name = f"{F.activity_folder(day)}/logs_{F.stamp(day)}.ndjson" + (".gz" if gzipped else "")
-        data = file_bytes(lines)
-        path = self.lake.write(name, gzip.compress(data, mtime=0) if gzipped else data, day, len(lines))
-        for kind in kinds:
-            self.lake.fault(path, kind, F.RECORD)
-        if gzipped:
-            self.lake.fault(path, "gzipped_file", F.FEED)
+        parts = min(self.shape.activity_files, max(1, len(lines)))
+        bounds = np.linspace(0, len(lines), parts + 1).round().astype(int).tolist()
+        for part, (lo, hi) in enumerate(pairwise(bounds), start=1):
+            suffix = f"_{part:02d}" if parts > 1 else ""
+            name = f"{F.activity_folder(day)}/logs_{F.stamp(day)}{suffix}.ndjson" + (".gz" if gzipped else "")
+            data = file_bytes(lines[lo:hi])
+            path = self.lake.write(name, gzip.compress(data, mtime=0) if gzipped else data, day, hi - lo)
+            for kind, where in zip(kinds, at, strict=True):
+                if lo <= where < hi:
+                    self.lake.fault(path, kind, F.FEED if kind in F.FEED_VARIANTS else F.RECORD)
+            if gzipped:
+                self.lake.fault(path, "gzipped_file", F.FEED)
         return lines
 
     def _bad_event(self, kind: str, line: str, day: date) -> str:
@@ -306,6 +365,9 @@ class _Generator:
             record["customer_id"] = None
         elif kind == "bad_date":
             record["event_timestamp"] = f"{day.year}-02-30T" + str(record["event_timestamp"])[11:]
+        elif kind in F.STRING_FAULTS:
+            column, value = F.STRING_FAULTS[kind]
+            record[column] = value
         return json.dumps(record)
 
     def _material(self, d: int, lines: list[str]) -> F.Material:
@@ -314,8 +376,10 @@ class _Generator:
         safe: list[dict[str, object]] = []
         for line in lines:
             record = json.loads(line)
-            if (record.get("event_type") != "plan_changed" and record.get("event_id") and record.get("customer_id")
-                    and str(record.get("event_timestamp", "")).startswith(day)):
+            # Only well-formed events: a bad file built from them must fail for its own reason alone.
+            plain = all(isinstance(v, str) for k, v in record.items() if k != "payload")
+            if (plain and record.get("event_type") != "plan_changed" and record.get("event_id")
+                    and record.get("customer_id") and str(record.get("event_timestamp", "")).startswith(day)):
                 safe.append(record)
             if len(safe) == 6:
                 break

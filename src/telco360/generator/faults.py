@@ -1,4 +1,4 @@
-"""What a real feed does wrong, as files and records (contract.md §3 and §2).
+"""What a real feed does wrong, as files and records (docs/spec.md §3 and §2).
 
 File-level faults are whole files the gate must reject, one per §3 failure, each with the Reason code
 the gate gives it. Record-level faults are bad records inside otherwise valid files: the gate lets
@@ -21,6 +21,7 @@ import numpy as np
 from telco360.contracts import get_contract
 from telco360.gate.verdict import Reason
 from telco360.generator.text import Strings
+from telco360.reports import QuarantineReason, ReasonCode
 
 FILE, RECORD, FEED = "file", "record", "feed"  # fault levels: rejected file, bad record, valid variant
 
@@ -187,11 +188,29 @@ FILE_FAULTS: dict[str, tuple[FileFault, Reason]] = {
     "csv_holding_json": (_csv_holding_json, Reason.FORMAT_MISMATCH),
 }
 
+# NDJSON values that are not JSON strings in an activity string column (docs/spec.md §2): an integer
+# is taken as its text (a valid variant); a fraction, an exponent, an object or an array makes the
+# record invalid with the reason ``<column>:invalid_string``. kind -> (column, JSON value).
+STRING_FAULTS: dict[str, tuple[str, object]] = {
+    "string_as_integer": ("network_type", 4),
+    "string_as_fraction": ("device_type", 12.5),
+    "string_as_exponent": ("ip_address", 1e-07),
+    "string_as_object": ("device_type", {"os": "Android", "version": 14}),
+    "string_as_array": ("network_type", ["4G", "5G"]),
+}
+
 # Record-level fault kinds (inside valid files) and valid feed variants, for docs and tests.
 RECORD_FAULTS: tuple[str, ...] = (
     "bad_date", "missing_event_id", "missing_customer_id", "bad_status", "non_numeric_price", "int_as_float",
     "duplicate_event_same_file", "duplicate_event_later_file",
+    "string_as_fraction", "string_as_exponent", "string_as_object", "string_as_array",
 )
 FEED_VARIANTS: tuple[str, ...] = (
     "gzipped_file", "csv_customers", "camel_case_columns", "extra_column", "customers_update", "plans_update",
+    "string_as_integer",
 )
+# The quarantine reason Job A gives each invalid-string fault (telco360.reports.ReasonCode).
+STRING_FAULT_REASONS: dict[str, str] = {
+    kind: str(QuarantineReason(column, ReasonCode.INVALID_STRING))
+    for kind, (column, _) in STRING_FAULTS.items() if kind in RECORD_FAULTS
+}

@@ -38,7 +38,8 @@ def zero_padded(values: np.ndarray, width: int) -> Strings:
 
 
 def pick(vocabulary: tuple[str, ...], index: np.ndarray) -> Strings:
-    return np.asarray(vocabulary, dtype=STR)[index]
+    picked: Strings = np.asarray(vocabulary, dtype=STR)[index]
+    return picked
 
 
 def decimal_text(cents: np.ndarray) -> Strings:
@@ -69,12 +70,6 @@ def clock_texts() -> Strings:
     seconds = np.arange(86_400)
     return concat(zero_padded(seconds // 3600, 2), ":", zero_padded(seconds // 60 % 60, 2), ":",
                   zero_padded(seconds % 60, 2))
-
-
-def json_quoted(values: Strings) -> Strings:
-    """JSON string literals. The writers trust their input to need no escaping: generated values come
-    from the vocabularies (checked at import), digits and ids; odd fault values go through json.dumps."""
-    return concat('"', values, '"')
 
 
 def csv_field(values: Strings) -> Strings:
