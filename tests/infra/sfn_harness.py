@@ -72,6 +72,7 @@ class GlueScript:
     snapshots: set[str] = field(default_factory=set)
     hold: set[str] = field(default_factory=set)
     write_report: bool = True  # False: a Job B that ends SUCCEEDED without its report
+    execution_class: str = "STANDARD"  # the stack's GlueExecutionClass (FLEX: a failed run runs once more)
     # What the retrier does instead of sleeping (the lock's waits, Glue's backoff): default nothing.
     on_retry_wait: Callable[[float], None] | None = None
 
@@ -147,7 +148,8 @@ class Pipeline:
         events.put_targets(Rule="snapshot-ready", Targets=[{"Id": "loader", "Arn": self._queue_arn(self.event_queue)}])
         values = {"CleanJobName": CLEAN_JOB, "StageJobName": STAGE_JOB, "LakeRoot": LAKE_ROOT,
                   "DataBucketName": BUCKET, "AlertTopicArn": topic_arn, "LockTableName": LOCK_TABLE,
-                  "SnapshotEventSource": EVENT_SOURCE}
+                  "SnapshotEventSource": EVENT_SOURCE,
+                  "GlueExecutionClass": script.execution_class}
         self.machine_arn = self.sfn.create_state_machine(
             name="telco360-test-pipeline", definition=substituted(ASL_PATH, values), roleArn=ROLE_ARN
         )["stateMachineArn"]

@@ -155,6 +155,17 @@ def test_the_schedules_time_decides_the_day_not_the_start(glue_pipeline: RunPipe
     assert event_dates(outcome) == ["2025-02-28"]
 
 
+def test_the_scheduled_time_fixture_runs_the_day_before_it(glue_pipeline: RunPipeline) -> None:
+    # GIVEN the fixture with the schedule's input shape, started on another day
+    with glue_pipeline(GlueScript(start_time=datetime(2025, 1, 20, 9, 0, tzinfo=UTC))) as machine:
+        outcome = machine.run(fixture_input("sfn_scheduled_time.json"))
+    # THEN both jobs get the scheduled time, and the snapshot of the day before it is announced
+    assert outcome.status == "SUCCEEDED"
+    at = "2025-01-16T02:30:00Z"
+    assert started(outcome) == [("clean", at, at), ("stage", at, at)]
+    assert event_dates(outcome) == ["2025-01-15"]
+
+
 def test_template_schedule_sends_its_scheduled_time() -> None:
     # The input the machine reads as the schedule's must be what the template's schedule sends.
     events = load_template()["Resources"]["PipelineStateMachine"]["Properties"]["Events"]
@@ -228,13 +239,57 @@ def test_transient_errors_past_the_retry_budget_fail_with_one_alert(glue_pipelin
     assert outcome.lock is None
 
 
-def test_failed_job_run_is_not_retried(glue_pipeline: RunPipeline) -> None:
-    # GIVEN job A fails once and would succeed on a second run
-    with glue_pipeline(GlueScript(outcomes={CLEAN_JOB: ["FAILED", "SUCCEEDED"]})) as machine:
+@pytest.mark.parametrize("job", [CLEAN_JOB, STAGE_JOB])
+def test_failed_job_run_is_not_retried(glue_pipeline: RunPipeline, job: str) -> None:
+    # GIVEN a STANDARD stack (prod) and a job that fails once and would succeed on a second run
+    with glue_pipeline(GlueScript(outcomes={job: ["FAILED", "SUCCEEDED"]}, execution_class="STANDARD")) as machine:
         outcome = machine.run({"run_date": D})
     # THEN a real job failure is not retried blindly: one run only
     assert outcome.status == "FAILED"
-    assert started(outcome) == [("clean", D, D)]
+    assert started(outcome) == ([("clean", D, D)] if job == CLEAN_JOB else [("clean", D, D), ("stage", D, D)])
+    assert len(outcome.alerts) == 1
+
+
+@pytest.mark.parametrize("job", [CLEAN_JOB, STAGE_JOB])
+def test_on_flex_a_failed_job_run_is_retried_once_then_succeeds(glue_pipeline: RunPipeline, job: str) -> None:
+    # GIVEN a stack on FLEX capacity, and a job whose first run ends FAILED (e.g. interrupted when its spare
+    # capacity was reclaimed) and whose second run succeeds
+    with glue_pipeline(GlueScript(outcomes={job: ["FAILED", "SUCCEEDED"]}, execution_class="FLEX")) as machine:
+        outcome = machine.run({"run_date": D})
+        run_ids = machine.job_run_ids(job)
+    # THEN that job ran twice (two Glue runs), the pipeline succeeded without an alert
+    assert outcome.status == "SUCCEEDED", outcome.cause
+    expected = [("clean", D, D), ("clean", D, D), ("stage", D, D)] if job == CLEAN_JOB else [
+        ("clean", D, D), ("stage", D, D), ("stage", D, D)]
+    assert started(outcome) == expected
+    assert len(set(run_ids)) == 2
+    assert outcome.alerts == [] and event_dates(outcome) == [D] and outcome.lock is None
+    # AND the first failure stays in the execution's output, naming the interrupted Glue run
+    assert outcome.output is not None
+    first = outcome.output["clean_flex_retry" if job == CLEAN_JOB else "stage_flex_retry"]
+    assert first["error"] == "States.TaskFailed" and run_ids[0] in first["cause"]
+
+
+def test_on_flex_a_job_run_that_fails_twice_fails_with_one_alert(glue_pipeline: RunPipeline) -> None:
+    # GIVEN FLEX, and job A failing for real (a data problem fails every run)
+    with glue_pipeline(GlueScript(outcomes={CLEAN_JOB: ["FAILED", "FAILED", "SUCCEEDED"]},
+                                  execution_class="FLEX")) as machine:
+        outcome = machine.run({"run_date": D})
+    # THEN the retry is bounded: two runs of job A, never job B, one alert, the lock released
+    assert outcome.status == "FAILED"
+    assert started(outcome) == [("clean", D, D), ("clean", D, D)]
+    assert [(a["step"], a["error"]) for a in outcome.alerts] == [("clean", "States.TaskFailed")]
+    assert outcome.lock is None and outcome.events == []
+
+
+def test_on_flex_transient_start_errors_keep_their_own_budget(glue_pipeline: RunPipeline) -> None:
+    # GIVEN FLEX and job A that cannot be started at all: the Glue API retrier matches first and decides
+    with glue_pipeline(GlueScript(start_errors={CLEAN_JOB: 10}, execution_class="FLEX")) as machine:
+        outcome = machine.run({"run_date": D})
+    # THEN no extra attempt from the failed-run retrier: 1 + 4 attempts, no run, one alert
+    assert outcome.status == "FAILED"
+    assert outcome.runs == []
+    assert [a["error"] for a in outcome.alerts] == ["Glue.ConcurrentRunsExceededException"]
 
 
 def test_an_impossible_date_fails_in_job_a_with_one_alert(glue_pipeline: RunPipeline) -> None:

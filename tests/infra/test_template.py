@@ -239,6 +239,21 @@ def test_sam_build_of_the_function_succeeds(tmp_path: Path, function: str) -> No
     built = build_dir / function
     assert (built / "app.py").is_file()
     assert (built / "telco360" / "contracts" / "customers.odcs.yaml").is_file()
+    if function == "ValidatorFunction":
+        # router.py imports the S3 mover: the bundle must hold it, and the handler must import from the
+        # bundle alone (its own boto3, powertools, orjson) on the runtime's Python.
+        assert (built / "telco360" / "storage" / "s3.py").is_file()
+        assert not (built / "telco360" / "spark").exists()
+        imported = subprocess.run(
+            [str(bin_dir / "python3.12"), "-I", "-c", "import sys; sys.path.insert(0, '.'); import app, router"],
+            cwd=built,
+            env={**env, "AWS_DEFAULT_REGION": "eu-west-1", "POWERTOOLS_TRACE_DISABLED": "true"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert imported.returncode == 0, imported.stderr[-3000:]
 
 
 # ---------------------------------------------------------------- the template rendered for an environment
@@ -382,6 +397,16 @@ def test_samconfig_deploys_each_environment_as_its_own_stack_and_artifacts_prefi
     assert {"Fn::Sub": "arn:${AWS::Partition}:s3:::${ScriptsBucketPattern}/${AWS::StackName}/*"} in scripts
 
 
+def test_prod_samconfig_names_both_subscriptions_to_fill_in() -> None:
+    # GIVEN prod's parameter overrides in samconfig.toml
+    overrides = tomllib.loads((REPO / "samconfig.toml").read_text())["prod"]["deploy"]["parameters"][
+        "parameter_overrides"]
+    # THEN both addresses the prod Rules require are there as placeholders to fill in
+    names = set(re.findall(r'(\w+)="', overrides))
+    assert {"AlertEmail", "OpsAlertEmail"} <= names
+    assert names <= set(load_template()["Parameters"]), "an override names no template parameter"
+
+
 def test_two_environments_share_no_physical_name() -> None:
     # GIVEN the template rendered for dev and for prod (same account and region)
     dev, prod = physical_names("dev"), physical_names("prod")
@@ -498,6 +523,17 @@ def test_service_principals_are_trusted_only_for_this_account_and_source() -> No
     rendered = render("dev")["Resources"]
     assert [n for n, r in rendered.items() if r["Type"] == "AWS::Lambda::Permission"
             and r["Properties"]["Principal"] == "s3.amazonaws.com"] == ["ValidatorRawArrivalPermission"]
+
+
+def test_the_validator_may_read_and_delete_the_exact_version_of_a_raw_file() -> None:
+    # GIVEN the validator's S3 statement on raw/ (telco360.storage.s3 reads, copies and deletes by versionId)
+    statements = [s for p in load_template()["Resources"]["ValidatorFunction"]["Properties"]["Policies"]
+                  if isinstance(p, dict) for s in p.get("Statement", [])]
+    arrivals = next(s for s in statements if s["Sid"] == "ReadAndRemoveArrivals")
+    # THEN it covers the versioned calls as well as the plain ones, and only under raw/
+    assert set(arrivals["Action"]) == {"s3:GetObject", "s3:GetObjectVersion", "s3:DeleteObject",
+                                       "s3:DeleteObjectVersion"}
+    assert arrivals["Resource"]["Fn::Sub"].endswith("/raw/*")
 
 
 def test_lifecycle_expires_quarantine_raw_leftovers_and_carried_state() -> None:
