@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
@@ -12,6 +13,7 @@ import pytest
 from telco360 import zones
 from telco360.contracts import get_contract, load_contracts
 from telco360.contracts.compat import contract_at
+from telco360.reports import ColumnSpec, Manifest
 from telco360.spark.evolution import partition_versions, read_clean, write_version_marker
 from telco360.spark.lakefs import LakeFS
 from telco360.spark.schemas import clean_schema
@@ -131,7 +133,7 @@ def test_a_compatible_change_flows_through_both_jobs_reruns_and_backfills(
     before = _staged_plans(spark, lake, D1)
     assert before == {"P001": (Decimal("10.25"), "Basic", None), "P002": (Decimal("20.50"), "Premium", None)}
     # AND the unknown column was dropped but counted for its file
-    assert report_d1["datasets"]["plans"]["files"][0]["unknown_columns"] == ["discount"]
+    assert report_d1.datasets["plans"].files[0].unknown_columns == ["discount"]
 
     # WHEN the contract moves to 1.1.0 (new optional promo_code, monthly_price widened to decimal(14,4))
     folder = tmp_path / "contracts"
@@ -147,18 +149,26 @@ def test_a_compatible_change_flows_through_both_jobs_reruns_and_backfills(
         # AND day 2 goes through Job A and Job B with the new column, reading day 1's 1.0.0 history
         _archive(lake, D2, "plans_20250102.csv", PLANS_D2)
         run_clean(spark, str(lake), D2, datasets=("plans",))
-        manifest = run_stage(spark, str(lake), D2)
-        assert _staged_plans(spark, lake, D2) == {
+        report = run_stage(spark, str(lake), D2)
+        d2_rows = {
             "P001": (Decimal("10.2500"), "Basic", None),
             "P002": (Decimal("30.1234"), "Premium", "XMAS"),
         }
-        plans_entry = manifest["tables"]["plans"]
-        assert plans_entry["contract_versions"] == {"plans": "1.1.0"}
-        assert {"name": "promo_code", "type": "string", "nullable": True} in plans_entry["schema"]
+        assert _staged_plans(spark, lake, D2) == d2_rows
+        # AND day 1's state was built under plans 1.0.0: day 2 is a full recompute that says why
+        (snapshot,) = report.snapshots
+        assert snapshot.build == "full" and snapshot.why_full and "contract versions" in snapshot.why_full
+        manifest = Manifest.from_dict(json.loads((lake / zones.manifest_key(D2)).read_text()))
+        plans_entry = manifest.tables["plans"]
+        assert plans_entry.contract_versions == {"plans": "1.1.0"}
+        assert ColumnSpec("promo_code", "string", True) in plans_entry.schema
 
-        # AND a backfill of day 1 gives the same rows as before, plus the new column as null
-        run_stage(spark, str(lake), D1)
+        # AND a backfill of day 1 gives the same rows as before, plus the new column as null, and rolls
+        # day 2 forward from day 1's new state with the same rows
+        report = run_stage(spark, str(lake), D1)
+        assert [(s.snapshot_date, s.build) for s in report.snapshots] == [(D1, "full"), (D2, "incremental")]
         assert _staged_plans(spark, lake, D1) == {k: (v[0], v[1], None) for k, v in before.items()}
+        assert _staged_plans(spark, lake, D2) == d2_rows
         # AND so does a rerun of Job A for day 1 (re-cleaned under 1.1.0) followed by Job B
         run_clean(spark, str(lake), D1, datasets=("plans",))
         assert partition_versions(LakeFS(spark), str(lake), "plans") == {D1: "1.1.0", D2: "1.1.0"}

