@@ -207,7 +207,8 @@ def test_every_checkov_skip_is_justified() -> None:
 
 def python312() -> Path | None:
     found = shutil.which("python3.12")
-    if found:
+    # A pyenv shim is on PATH even where 3.12 is not the active version, and then fails when run.
+    if found and subprocess.run([found, "--version"], capture_output=True, check=False).returncode == 0:
         return Path(found).parent
     pyenv = shutil.which("pyenv")
     if pyenv:
