@@ -24,11 +24,36 @@ def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
     return json.loads(json.dumps(template))
 
 
+def condition_holds(template: dict[str, Any], name: str, refs: dict[str, str]) -> bool:
+    """Whether the template's condition ``name`` holds for these parameter values (``Ref`` name ->
+    value): the ``Fn::Equals``/``Not``/``And``/``Or``/``Condition`` CloudFormation evaluates."""
+
+    def value(expr: Any) -> Any:
+        return refs[expr["Ref"]] if isinstance(expr, dict) and "Ref" in expr else expr
+
+    def holds(expr: dict[str, Any]) -> bool:
+        (function, arg), = expr.items()
+        if function == "Fn::Equals":
+            return bool(value(arg[0]) == value(arg[1]))
+        if function == "Fn::Not":
+            return not holds(arg[0])
+        if function in ("Fn::And", "Fn::Or"):
+            return (all if function == "Fn::And" else any)(holds(e) for e in arg)
+        if function == "Condition":
+            return holds(template["Conditions"][arg])
+        raise AssertionError(f"condition function {function} is not evaluated here")
+
+    return holds(template["Conditions"][name])
+
+
 def patch_step_functions(monkeypatch: Any, sleep: Callable[[float], None] | None = None,
                          start_time: Callable[[], datetime | None] | None = None) -> None:
     """The moto 5.2.5 workarounds DEVELOPERS.md lists, for executing the real ASL:
 
     - every ``glue:startJobRun.sync`` task fails unless ``WaitForTaskToken`` is a supported pattern;
+    - with that pattern, the task token is made once per state (``_eval_body``) and each attempt's end
+      interrupts its endpoint, so a ``Retry`` of a Glue task would reuse a dead token and fail at once
+      with ``States.Timeout``: each attempt gets a fresh token, as on AWS;
     - the retrier sleeps for real: its ``time`` module reference is replaced (not ``time.sleep``
       globally, which the tests' own polling needs) by ``sleep`` (default: return at once), so a test
       can decide what happens while an execution "waits" (e.g. let the lock holder finish);
@@ -57,6 +82,13 @@ def patch_step_functions(monkeypatch: Any, sleep: Callable[[float], None] | None
 
     monkeypatch.setattr(glue_task, "_SUPPORTED_INTEGRATION_PATTERNS",
                         {ResourceCondition.Sync, ResourceCondition.WaitForTaskToken})
+    run_attempt = callback_task.StateTaskServiceCallback._eval_integration_pattern
+
+    def with_fresh_token(self: Any, env: Any, *args: Any, **kwargs: Any) -> None:
+        env.callback_pool_manager.add(env.states.context_object.update_task_token())
+        run_attempt(self, env, *args, **kwargs)
+
+    monkeypatch.setattr(glue_task.StateTaskServiceGlue, "_eval_integration_pattern", with_fresh_token)
 
     class _Clock:
         @staticmethod

@@ -2,10 +2,12 @@
 moto's Glue, S3, DynamoDB, EventBridge and SNS.
 
 The Glue jobs never run here; a scripted stand-in decides each run's outcome the way the real jobs
-would: a run whose ``--run_date``/``--through`` ``telco360.runs`` refuses FAILS (the jobs validate their
-dates first), and a successful Job B run writes its run report (``StageReport``) to ``--report_key`` in
-the data bucket, rebuilding the requested dates and then every later snapshot that exists
-(docs/spec.md §4). moto's own gaps are patched as DEVELOPERS.md says (``moto_support``).
+would: a run whose ``--request``/``--requested_at`` ``telco360.runs.job_dates`` refuses FAILS (the jobs
+resolve their request first, with the same function), and a successful Job B run writes its run report
+(``StageReport``) to ``--report_key`` in the data bucket, rebuilding the requested dates and then every
+later snapshot that exists (docs/spec.md §4). The definition's substitutions are the template's
+(``GlueRunRetriedOn`` as CloudFormation resolves it for the script's execution class). moto's own gaps
+are patched as DEVELOPERS.md says (``moto_support``).
 """
 
 from __future__ import annotations
@@ -17,14 +19,15 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import boto3
 from moto import mock_aws
 from moto.moto_api import state_manager
-from moto_support import MOTO_CONFIG, patch_step_functions
+from moto_support import MOTO_CONFIG, condition_holds, load_template, patch_step_functions
 
 from telco360 import runs
 from telco360.reports import SnapshotReport, StageReport
@@ -59,6 +62,24 @@ def fixture_input(name: str) -> dict[str, Any]:
     return json.loads((EVENTS / name).read_text())
 
 
+@cache
+def _template_text() -> str:
+    return json.dumps(load_template())
+
+
+def template_substitution(name: str, glue_execution_class: str) -> str:
+    """The pipeline's DefinitionSubstitutions entry ``name`` as CloudFormation resolves it for a stack
+    whose GlueExecutionClass is ``glue_execution_class`` (an ``Fn::If`` on its condition, or a literal)."""
+    template = json.loads(_template_text())
+    value = template["Resources"]["PipelineStateMachine"]["Properties"]["DefinitionSubstitutions"][name]
+    if isinstance(value, dict) and "Fn::If" in value:
+        condition, when_true, when_false = value["Fn::If"]
+        holds = condition_holds(template, condition, {"GlueExecutionClass": glue_execution_class})
+        value = when_true if holds else when_false
+    assert isinstance(value, str), f"{name} = {value!r}: not resolved here"
+    return value
+
+
 @dataclass
 class GlueScript:
     """What moto's Glue does per job: final run states in start order (default SUCCEEDED; FAILED when
@@ -78,15 +99,15 @@ class GlueScript:
 
     def next_outcome(self, job: str, arguments: dict[str, str]) -> str:
         try:
-            runs.resolve_range(arguments["--run_date"], arguments["--through"])
-        except (KeyError, ValueError):
-            return "FAILED"  # what the real jobs do with dates telco360.runs refuses
+            requested_dates(arguments)
+        except ValueError:
+            return "FAILED"  # what the real jobs do with a request telco360.runs refuses
         queue = self.outcomes.get(job, [])
         return queue.pop(0) if queue else "SUCCEEDED"
 
     def stage_report(self, arguments: dict[str, str]) -> StageReport:
         """Job B's report: the requested dates, then every later existing snapshot (roll-forward)."""
-        requested = [d.isoformat() for d in runs.resolve_range(arguments["--run_date"], arguments["--through"])]
+        requested = [d.isoformat() for d in requested_dates(arguments)]
         later = sorted(d for d in self.snapshots if d > requested[-1])
         self.snapshots.update(requested)
         return StageReport(
@@ -97,6 +118,12 @@ class GlueScript:
                 row_counts={t: 10 + n for n, t in enumerate(TABLES)}, seconds=1.0,
             ) for d in requested + later],
         )
+
+
+def requested_dates(arguments: dict[str, str]) -> list[date]:
+    """The dates a Glue run covers, resolved from its arguments as the job scripts do."""
+    first, last = runs.job_dates({k.removeprefix("--"): v for k, v in arguments.items()})
+    return runs.date_range(date.fromisoformat(first), date.fromisoformat(last))
 
 
 @dataclass
@@ -148,8 +175,8 @@ class Pipeline:
         events.put_targets(Rule="snapshot-ready", Targets=[{"Id": "loader", "Arn": self._queue_arn(self.event_queue)}])
         values = {"CleanJobName": CLEAN_JOB, "StageJobName": STAGE_JOB, "LakeRoot": LAKE_ROOT,
                   "DataBucketName": BUCKET, "AlertTopicArn": topic_arn, "LockTableName": LOCK_TABLE,
-                  "SnapshotEventSource": EVENT_SOURCE,
-                  "GlueExecutionClass": script.execution_class}
+                  "SnapshotEventSource": EVENT_SOURCE, "EnvironmentName": "test",
+                  "GlueRunRetriedOn": template_substitution("GlueRunRetriedOn", script.execution_class)}
         self.machine_arn = self.sfn.create_state_machine(
             name="telco360-test-pipeline", definition=substituted(ASL_PATH, values), roleArn=ROLE_ARN
         )["stateMachineArn"]
@@ -208,7 +235,27 @@ class Pipeline:
         return [(job, r.get("Arguments", {})) for job, r in found]
 
     def job_run_ids(self, job: str) -> list[str]:
-        return [run["Id"] for run in self.glue.get_job_runs(JobName=job)["JobRuns"]]
+        """The Glue run ids of ``job``, in start order."""
+        found = sorted(self.glue.get_job_runs(JobName=job)["JobRuns"], key=lambda r: r["StartedOn"])
+        return [run["Id"] for run in found]
+
+    def attempts(self, arn: str) -> list[tuple[str, str, str | None, str | None]]:
+        """(state, what happened, error, cause) for every task attempt of an execution, from its
+        history: ``entered`` when a task state is entered, then ``failed`` or ``succeeded`` per attempt
+        (a Retry attempts again inside the same state, without entering it again)."""
+        found: list[tuple[str, str, str | None, str | None]] = []
+        state = ""
+        pages = self.sfn.get_paginator("get_execution_history").paginate(executionArn=arn)
+        for event in (e for page in pages for e in page["events"]):
+            if event["type"] == "TaskStateEntered":
+                state = event["stateEnteredEventDetails"]["name"]
+                found.append((state, "entered", None, None))
+            elif event["type"] == "TaskFailed":
+                details = event["taskFailedEventDetails"]
+                found.append((state, "failed", details.get("error"), details.get("cause")))
+            elif event["type"] == "TaskSucceeded":
+                found.append((state, "succeeded", None, None))
+        return found
 
     def lock(self) -> dict[str, Any] | None:
         item = self.dynamodb.get_item(TableName=LOCK_TABLE, Key={"lock_id": {"S": "pipeline"}},

@@ -17,13 +17,14 @@ import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import boto3
 from moto import mock_aws
 from moto.moto_api import state_manager
-from moto_support import MOTO_CONFIG, load_template, patch_step_functions
+from moto_support import MOTO_CONFIG, condition_holds, load_template, patch_step_functions
 
 from telco360 import runs
 from telco360.reports import SnapshotReport, StageReport
@@ -45,10 +46,11 @@ class Unresolvable(Exception):
 
 @dataclass
 class Resolver:
-    """CloudFormation's Ref/GetAtt/Sub/Join over the physical values of the resources created here."""
+    """CloudFormation's Ref/GetAtt/Sub/Join/If over the physical values of the resources created here."""
 
     refs: dict[str, str] = field(default_factory=dict)
     attrs: dict[tuple[str, str], str] = field(default_factory=dict)
+    template: dict[str, Any] = field(default_factory=dict)  # for the Conditions an Fn::If names
 
     def resolve(self, value: Any) -> Any:
         if isinstance(value, list):
@@ -67,6 +69,9 @@ class Resolver:
             return re.sub(r"\$\{([^}!]+)\}", lambda m: self._sub_var(m.group(1), names), text)
         if name == "Fn::Join":
             return arg[0].join(str(self.resolve(v)) for v in arg[1])
+        if name == "Fn::If":
+            condition, when_true, when_false = arg
+            return self.resolve(when_true if condition_holds(self.template, condition, self.refs) else when_false)
         if name.startswith("Fn::"):
             raise Unresolvable(name)
         return {k: self.resolve(v) for k, v in value.items()}
@@ -129,7 +134,7 @@ def deploy(stack_name: str) -> Deployed:
     """Create the template's bucket(s), topic(s), Glue jobs and state machine in moto, and a stack
     named ``stack_name`` whose outputs are the template's outputs resolved against them."""
     template = load_template()
-    resolver = Resolver()
+    resolver = Resolver(template=template)
     resolver.refs |= {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::StackName": stack_name,
                       "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
     for name, parameter in template.get("Parameters", {}).items():
@@ -244,7 +249,8 @@ def _settle(deployed: Deployed, timeout: float = 30.0) -> None:
 
 def _write_stage_report(arguments: dict[str, str]) -> None:
     """Job B's run report for the dates it was asked for (no later snapshot exists in these tests)."""
-    dates = [d.isoformat() for d in runs.resolve_range(arguments["--run_date"], arguments["--through"])]
+    first, last = runs.job_dates({k.removeprefix("--"): v for k, v in arguments.items()})
+    dates = [d.isoformat() for d in runs.date_range(date.fromisoformat(first), date.fromisoformat(last))]
     report = StageReport(run_date=dates[0], through=dates[-1], snapshots=[SnapshotReport(
         snapshot_date=d, build="full", why_full="no state", row_counts={"customer_360": 1}, seconds=0.1,
         manifest_key=f"staging/_manifests/snapshot_date={d}/manifest.json") for d in dates])

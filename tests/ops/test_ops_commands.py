@@ -8,12 +8,15 @@ from pathlib import Path
 
 import boto3
 import pytest
-from conftest import SAMCONFIG
-from ops_moto_stack import REGION, Deployed
+from ops_moto_stack import REGION, REPO, Deployed
 
+from telco360 import runs
 from telco360.cli import main
 
 D = "2025-01-02"
+# Not imported from conftest: with tests/ops before tests/local on the command line, `conftest` is
+# tests/local's module by then (pytest's prepend import mode caches one module per name).
+SAMCONFIG = REPO / "samconfig.toml"
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -21,6 +24,11 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
                 else [*argv, "--samconfig", str(SAMCONFIG)])
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def _dates(args: dict[str, str]) -> tuple[str, str]:
+    """The first and last date a Glue run covers, as the job resolves its arguments."""
+    return runs.job_dates({k.removeprefix("--"): v for k, v in args.items()})
 
 
 def _inputs(stack: Deployed) -> list[dict[str, str]]:
@@ -35,7 +43,10 @@ def test_start_and_wait_runs_job_a_then_job_b_for_the_date(stack: Deployed, caps
 
     # THEN it succeeded, both jobs ran in order with the date, and the outcome names the steps
     assert code == 0, out
-    assert [(job, args["--run_date"]) for job, args in stack.job_runs()] == [(stack.clean_job, D), (stack.stage_job, D)]
+    assert [(job, _dates(args)) for job, args in stack.job_runs()] == [(stack.clean_job, (D, D)),
+                                                                        (stack.stage_job, (D, D))]
+    assert [args["--request"] for _, args in stack.job_runs()] == [
+        json.dumps({"run_date": D}, separators=(",", ":"))] * 2
     assert f"CleanData {D}: SUCCEEDED" in out and f"BuildSnapshots {D}: SUCCEEDED" in out
     assert f"snapshots rebuilt (1): {D}" in out
     assert _inputs(stack) == [{"run_date": D}]
@@ -59,7 +70,8 @@ def test_a_failed_execution_exits_non_zero_and_job_b_never_starts(
     code, out, _ = run(capsys, "start", "--date", D, "--wait")
     assert code == 1
     assert f"CleanData {D}: FAILED (States.TaskFailed)" in out
-    assert f"error: PipelineFailed: clean job failed for run_date {D} through {D}" in out
+    failed = '{"clean":{"Error":"States.TaskFailed"'
+    assert f'error: PipelineFailed: the request {{"run_date":"{D}"}} failed: {failed}' in out
     assert [job for job, _ in failing_clean_stack.job_runs()] == [failing_clean_stack.clean_job]
 
 
@@ -69,8 +81,8 @@ def test_backfill_is_one_execution_processing_the_dates_in_order(
     assert code == 0
     assert _inputs(stack) == [{"from_date": "2025-01-30", "to_date": "2025-02-01"}]
     # one run of each job over the whole range, in order
-    ranges = [(job, args["--run_date"], args["--through"]) for job, args in stack.job_runs()]
-    assert ranges == [(stack.clean_job, "2025-01-30", "2025-02-01"), (stack.stage_job, "2025-01-30", "2025-02-01")]
+    ranges = [(job, _dates(args)) for job, args in stack.job_runs()]
+    assert ranges == [(stack.clean_job, ("2025-01-30", "2025-02-01")), (stack.stage_job, ("2025-01-30", "2025-02-01"))]
     assert "dates 2025-01-30..2025-02-01" in out and "BuildSnapshots 2025-01-30..2025-02-01: SUCCEEDED" in out
     assert "snapshots rebuilt (3): 2025-01-30, 2025-01-31, 2025-02-01" in out
 

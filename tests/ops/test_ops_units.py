@@ -173,7 +173,8 @@ def _entered(name: str, state_input: dict[str, object]) -> dict[str, object]:
 def test_status_shows_the_glue_steps_and_what_failed_for_good() -> None:
     from telco360.ops.executions import tasks_of
 
-    dates = {"run_date": "2025-01-30", "through": "2025-02-02"}
+    request = {"from_date": "2025-01-30", "to_date": "2025-02-02"}
+    dates = {"request": request, "request_text": json.dumps(request)}
     # GIVEN a history: the lock was busy once then taken, job A failed and its failure was caught
     history = _History([
         _entered("AcquireLock", dates), {"type": "TaskScheduled"},
@@ -186,3 +187,20 @@ def test_status_shows_the_glue_steps_and_what_failed_for_good() -> None:
     # THEN the retried lock is not a failure, job A is, with its range; the plumbing is not shown
     shown = [(t.state, t.dates, t.status, t.error) for t in tasks_of(history, "arn")]
     assert shown == [("CleanData", "2025-01-30..2025-02-02", "FAILED", "States.TaskFailed")]
+
+
+def test_status_shows_a_step_its_retry_ran_again_by_its_last_attempt_and_the_scheduled_day() -> None:
+    from telco360.ops.executions import tasks_of
+
+    # GIVEN a scheduled execution ({}) whose job A run failed once on FLEX and succeeded when its Retry ran it again
+    state = {"request": {}, "request_text": "{}"}
+    history = _History([
+        _entered("CleanData", state), {"type": "TaskScheduled"},
+        {"type": "TaskFailed", "taskFailedEventDetails": {"error": "States.TaskFailed"}},
+        {"type": "TaskScheduled"}, {"type": "TaskSucceeded"}, {"type": "TaskStateExited"},
+    ])
+    # WHEN it is shown with the execution's start
+    shown = [(t.state, t.dates, t.status, t.error)
+             for t in tasks_of(history, "arn", datetime(2025, 3, 1, 2, 0, tzinfo=UTC))]
+    # THEN the step is shown once, succeeded, for the day before the start
+    assert shown == [("CleanData", "2025-02-28", "SUCCEEDED", None)]

@@ -3,8 +3,9 @@
 (optionally with ``from_step``) for a backfill in one execution, and the schedule's
 ``{"scheduled_time": T}`` (or ``{}``: the day before the execution's start).
 
-The state machine checks only the shape of a request; the dates are parsed by ``telco360.runs``, here
-before an execution starts and in the jobs themselves."""
+The state machine checks only the shape of a request; ``telco360.runs.resolve_request`` resolves it,
+here (before an execution starts, and to show one) and in the jobs themselves, which get the request
+as text."""
 
 from __future__ import annotations
 
@@ -13,12 +14,12 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from telco360 import runs
 
-FROM_STEPS: tuple[str, ...] = ("clean", "stage")  # the state machine's from_step values
+FROM_STEPS: tuple[str, ...] = runs.FROM_STEPS  # the state machine's from_step values
 FINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 MAX_BACKFILL_DAYS = runs.MAX_RANGE_DAYS
 # Task states of the pipeline that `status` shows (the lock and the per-snapshot events are details).
@@ -26,20 +27,21 @@ SHOWN_TASKS = frozenset({"CleanData", "BuildSnapshots"})
 
 
 def run_input(run_date: str, from_step: str | None = None) -> dict[str, str]:
-    return {"run_date": runs.parse_run_date(run_date).isoformat()} | _from_step(from_step)
+    """``{"run_date": D}`` (plus ``from_step``) for a date ``YYYY-MM-DD``, checked as the jobs will."""
+    return _checked({"run_date": runs.parse_run_date(run_date).isoformat()}, from_step)
 
 
 def backfill_input(from_date: str, to_date: str, from_step: str | None = None) -> dict[str, str]:
-    dates = runs.date_range(runs.parse_run_date(from_date), runs.parse_run_date(to_date))
-    return {"from_date": dates[0].isoformat(), "to_date": dates[-1].isoformat()} | _from_step(from_step)
+    """``{"from_date": D1, "to_date": D2}`` (plus ``from_step``), a range in order of at most
+    ``MAX_BACKFILL_DAYS``, checked as the jobs will."""
+    first, last = runs.parse_run_date(from_date), runs.parse_run_date(to_date)
+    return _checked({"from_date": first.isoformat(), "to_date": last.isoformat()}, from_step)
 
 
-def _from_step(from_step: str | None) -> dict[str, str]:
-    if from_step is None:
-        return {}
-    if from_step not in FROM_STEPS:
-        raise ValueError(f"from_step must be one of {', '.join(FROM_STEPS)}, got {from_step!r}")
-    return {"from_step": from_step}
+def _checked(payload: dict[str, str], from_step: str | None) -> dict[str, str]:
+    payload = payload | ({} if from_step is None else {"from_step": from_step})
+    runs.resolve_request(payload)  # what the jobs will do with it: refused here rather than in job A
+    return payload
 
 
 def execution_name(payload: dict[str, str]) -> str:
@@ -104,33 +106,37 @@ class ExecutionView:
         return first is not None and last is not None and first.isoformat() <= run_date <= last.isoformat()
 
 
-def requested_dates(payload: dict[str, Any], start: datetime | None = None) -> tuple[date | None, date | None]:
-    """The first and last date a request names, as the jobs resolve them (``None`` when they would not)."""
-    if "from_date" in payload:
-        first, last = payload.get("from_date"), payload.get("to_date")
-    else:
-        first = last = payload.get("run_date") or payload.get("scheduled_time")
-        if first is None and not payload and start is not None:
-            first = last = start.isoformat()  # `{}`: the day before the execution's start
+def requested_dates(payload: Any, start: datetime | None = None) -> tuple[date | None, date | None]:
+    """The first and last date a request names, as the jobs resolve them (``telco360.runs.resolve_request``,
+    ``{}`` with the execution's ``start``); ``None`` when they would refuse it."""
     try:
-        return runs.resolve_run_date(str(first)), runs.resolve_run_date(str(last))
+        request = runs.resolve_request(payload, _instant(start))
     except ValueError:
         return None, None
+    return request.first, request.last
 
 
-def dates_of(payload: dict[str, Any], start: datetime | None = None) -> str:
+def _instant(start: datetime | None) -> str | None:
+    """An execution's start as Step Functions' ``$$.Execution.StartTime`` writes it."""
+    if start is None:
+        return None
+    at = start.astimezone(UTC) if start.tzinfo else start.replace(tzinfo=UTC)
+    return at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
+
+
+def dates_of(payload: Any, start: datetime | None = None) -> str:
     """``2025-01-02``, ``2025-01-01..2025-01-07``, ``2025-01-02 (scheduled)`` or the raw request."""
     first, last = requested_dates(payload, start)
-    scheduled = " (scheduled)" if "scheduled_time" in payload or not payload else ""
+    scheduled = " (scheduled)" if payload == {} or (isinstance(payload, dict) and "scheduled_time" in payload) else ""
     if first is None or last is None:
         return "(scheduled)" if scheduled else json.dumps(payload)
     span = first.isoformat() if first == last else f"{first.isoformat()}..{last.isoformat()}"
     return span + scheduled
 
 
-def tasks_of(sfn: Any, execution_arn: str) -> list[TaskRun]:
+def tasks_of(sfn: Any, execution_arn: str, start: datetime | None = None) -> list[TaskRun]:
     """The Glue steps an execution went through (``SHOWN_TASKS``) and any other task that failed for
-    good, from its history (one call for a small one)."""
+    good, from its history (one call for a small one); ``start`` (the execution's) resolves ``{}``."""
     tasks: list[TaskRun] = []
     pages = sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn)
     for page in pages:
@@ -138,7 +144,7 @@ def tasks_of(sfn: Any, execution_arn: str) -> list[TaskRun]:
             kind = event["type"]
             if kind == "TaskStateEntered":
                 details = event["stateEnteredEventDetails"]
-                tasks.append(TaskRun(details["name"], "RUNNING", _dates_of_state(details.get("input"))))
+                tasks.append(TaskRun(details["name"], "RUNNING", _dates_of_state(details.get("input"), start)))
             elif kind == "TaskScheduled" and tasks:
                 tasks[-1].status = "RUNNING"  # again, after a failure a Retry absorbed
             elif kind == "TaskSucceeded" and tasks:
@@ -151,16 +157,19 @@ def tasks_of(sfn: Any, execution_arn: str) -> list[TaskRun]:
     return [t for t in tasks if t.state in SHOWN_TASKS or t.status == "FAILED"]
 
 
-def _dates_of_state(state_input: str | None) -> str | None:
-    """``run_date`` (``..through`` when it differs) of a state's input, as the request wrote them."""
+def _dates_of_state(state_input: str | None, start: datetime | None) -> str | None:
+    """The dates of the request a state's input carries (``request``, which the jobs resolve):
+    ``2025-01-02`` or ``2025-01-01..2025-01-07``; None without one, or for one the jobs refuse."""
     try:
         value = json.loads(state_input or "{}")
     except json.JSONDecodeError:
         return None
-    if not isinstance(value, dict) or not isinstance(value.get("run_date"), str):
+    if not isinstance(value, dict) or "request" not in value:
         return None
-    through = value.get("through")
-    return value["run_date"] if through in (None, value["run_date"]) else f"{value['run_date']}..{through}"
+    first, last = requested_dates(value["request"], start)
+    if first is None or last is None:
+        return None
+    return first.isoformat() if first == last else f"{first.isoformat()}..{last.isoformat()}"
 
 
 def _rebuilt_dates(output: str | None) -> list[str]:
@@ -184,7 +193,8 @@ def view(sfn: Any, execution_arn: str, with_tasks: bool = True) -> ExecutionView
         name=answer["name"], arn=execution_arn, status=answer["status"], start=answer["startDate"],
         stop=answer.get("stopDate"), dates=dates_of(payload, answer["startDate"]), payload=payload,
         error=answer.get("error"), cause=answer.get("cause"),
-        tasks=tasks_of(sfn, execution_arn) if with_tasks else [], rebuilt=_rebuilt_dates(answer.get("output")),
+        tasks=tasks_of(sfn, execution_arn, answer["startDate"]) if with_tasks else [],
+        rebuilt=_rebuilt_dates(answer.get("output")),
     )
 
 
@@ -199,7 +209,7 @@ def recent(sfn: Any, state_machine_arn: str, *, limit: int = 10, run_date: str |
         for item in page["executions"]:
             candidate = view(sfn, item["executionArn"], with_tasks=False)
             if run_date is None or candidate.covers(run_date):
-                candidate.tasks = tasks_of(sfn, candidate.arn)
+                candidate.tasks = tasks_of(sfn, candidate.arn, candidate.start)
                 views.append(candidate)
             if len(views) >= limit:
                 return views
