@@ -62,7 +62,7 @@ def check_records(records: DataFrame, contract: Contract) -> DataFrame:
     raw = {c.name: F.col(FIELDS)[c.name] for c in contract.columns}
     values = materialized(records.select(
         *provenance,
-        F.col(FIELDS).isNull().alias(_MALFORMED),
+        F.col(RAW_RECORD).isNotNull().alias(_MALFORMED),
         *(F.array_contains(NOT_TEXT, c.name).alias(_NOT_TEXT_PREFIX + c.name) for c in _strings(contract)),
         *(raw[c.name].alias(_RAW_PREFIX + c.name) for c in contract.columns),
         *(typed_value(clean_text(raw[c.name]), c).alias(c.name) for c in contract.columns),

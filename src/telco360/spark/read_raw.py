@@ -1,10 +1,10 @@
 """Archived files (CSV or NDJSON, optionally gzipped, mixed within a day) -> one record layout.
 
 Both formats become rows of ``(_source_file, _line, _raw_record, _fields, _unknown, _not_text)``:
-``_fields`` holds each contract column's raw text (null where the record does not name it), ``_unknown`` lists the
-normalized names the contract does not know (dropped, but counted in the run report),
-``_raw_record`` holds the line of a record that did not parse at all (``_fields`` is then null) and
-``_not_text`` the string columns whose NDJSON value was not text (docs/spec.md §2). Casting happens
+``_fields`` holds each contract column's raw text (null where the record does not name it),
+``_unknown`` lists the normalized names the contract does not know (dropped, but counted in the run
+report), ``_raw_record`` holds the line of a record that did not parse at all (every field is then
+null) and ``_not_text`` the string columns whose NDJSON value was not text (docs/spec.md §2). Casting happens
 once, later, on this layout, so CSV and NDJSON follow exactly the same rules.
 
 How the files are read, and why it is fast (docs/benchmarks.md):
@@ -42,7 +42,7 @@ from telco360.spark.schemas import LINE, RAW_RECORD, SOURCE_FILE
 
 FIELDS, UNKNOWN, NOT_TEXT = "_fields", "_unknown", "_not_text"
 _TEXT, _BLOCK, _ROW_ID = "_text", "_block", "_id"
-_FIRST_ID, _BEFORE, _ODD = "_first_id", "_before", "_odd"
+_FIRST_ID, _BEFORE, _ODD, _RAW = "_first_id", "_before", "_odd", "_raw"
 # A CSV header is one record at the top of the file; this is far more than any real header needs.
 _HEADER_BYTES = 1024 * 1024
 _BOM = "\ufeff"
@@ -123,28 +123,32 @@ def numbered_lines(spark: SparkSession, files: Sequence[LakeFile], *, csv_quotes
 
 
 # --- NDJSON ----------------------------------------------------------------------------------------
-def _spelled_as(name: str, canonical: Callable[[SparkColumn], SparkColumn]) -> Callable[[SparkColumn], SparkColumn]:
-    # A closure, not a default argument: Spark reads a lambda's arity to pick the function's form.
-    return lambda key: canonical(key) == F.lit(name)
-
-
 def _not_text(contract: Contract, text: SparkColumn, fields: SparkColumn, raw: SparkColumn,
               canonical: Callable[[SparkColumn], SparkColumn]) -> SparkColumn:
     """The string columns whose JSON value was a fractional/exponent number, an object or an array.
 
     Spark hands every JSON value over as text, so the value's JSON type is checked only where the text
-    could have come from one (rare): on the line itself, whether the record's own key for the column
-    is followed by a JSON string. A nested object's key of the same spelling can mask that check."""
-    flagged = []
-    for column in (c for c in contract.columns if c.type == "string"):
-        value = F.try_element_at(fields, F.lit(column.name))
-        first = F.substring(value, 1, 1)
-        # The first character rules out almost every value before any regex runs.
-        suspect = first.isin("{", "[") | (first.rlike("[-0-9]") & value.rlike(_JSON_FRACTION))
-        keys = F.filter(F.map_keys(raw), _spelled_as(column.name, canonical))
-        quoted = F.exists(keys, lambda k: F.regexp_like(text, F.concat(F.lit('"\\Q'), k, F.lit('\\E"\\s*:\\s*"'))))
-        flagged.append(F.when(suspect & ~quoted, F.lit(column.name)))
-    return F.array_compact(F.array(*flagged)) if flagged else _no_names()
+    could have come from one: a first, cheap pass over the values names the suspects (almost never
+    any), and only for those the line itself is read: whether the record's own key for the column is
+    followed by a JSON string. A nested object's key of the same spelling can mask that check."""
+    strings = [c.name for c in contract.columns if c.type == "string"]
+    if not strings:
+        return _no_names()
+
+    def suspect(name: str) -> SparkColumn:
+        value = fields[name]
+        # An anchored regex fails at the first character of almost every value: cheaper than
+        # testing that character first (measured).
+        return value.startswith("{") | value.startswith("[") | value.rlike(_JSON_FRACTION)
+
+    suspects = F.array_compact(F.array(*(F.when(suspect(n), F.lit(n)) for n in strings)))
+
+    def quoted(name: SparkColumn) -> SparkColumn:
+        keys = F.filter(F.map_keys(raw), lambda key: canonical(key) == name)
+        return F.exists(keys, lambda k: F.regexp_like(text, F.concat(F.lit('"\\Q'), k, F.lit('\\E"\\s*:\\s*"'))))
+
+    # Higher-order functions run without code generation: only rows with a suspect reach them.
+    return F.when(F.size(suspects) > 0, F.filter(suspects, lambda name: ~quoted(name)))
 
 
 def _ndjson_records(spark: SparkSession, files: Sequence[LakeFile], contract: Contract) -> DataFrame:
@@ -158,33 +162,32 @@ def _ndjson_records(spark: SparkSession, files: Sequence[LakeFile], contract: Co
         return F.coalesce(F.try_element_at(name_map, key), F.try_element_at(name_map, normalized_name(key)),
                           normalized_name(key))
 
-    raw = F.from_json(_TEXT, "map<string,string>")
     known = _known_names(contract)
-    parsed = materialized(
-        lines.filter(~F.col(_TEXT).rlike(_BLANK_JSON)).select(SOURCE_FILE, LINE, _TEXT, raw.alias("_raw"))
-    )
+    # The parse runs once (materialized); everything after it reads columns, in one projection.
+    parsed = materialized(lines.filter(~F.col(_TEXT).rlike(_BLANK_JSON)).select(
+        SOURCE_FILE, LINE, _TEXT, F.from_json(_TEXT, "map<string,string>").alias(_RAW)))
+    raw = F.col(_RAW)
     # Usually every key is already a contract name: then the parsed map is used as it is, with no
     # per-key function (Spark evaluates lambdas without code generation). Other spellings, aliases
     # and unknown keys take the mapping, and only for the records that have them.
-    spelled_out = F.size(F.array_except(F.map_keys("_raw"), known)) == 0
-    keyed = materialized(parsed.select(
-        "*",
-        F.when(spelled_out, F.col("_raw"))
-        .otherwise(F.transform_keys("_raw", lambda k, _v: canonical(k)))
-        .alias("_map"),
-    ))
-    fields = F.when(F.col("_map").isNotNull(), F.struct(*(
-        F.try_element_at(F.col("_map"), F.lit(name)).alias(name) for name in contract.column_names
-    )))
-    return keyed.select(
+    spelled_out = F.size(F.array_except(F.map_keys(raw), known)) == 0
+    keyed = F.when(spelled_out, raw).otherwise(F.transform_keys(raw, lambda k, _v: canonical(k)))
+    # _fields is never null, so every use of `keyed` is unconditional and Spark computes it once per
+    # row; a line that is not a JSON object keeps its text in _raw_record instead. The string rule
+    # reads the fields as columns (a second barrier): on the map expression it would cost more than
+    # the parse itself.
+    records = materialized(parsed.select(
         SOURCE_FILE,
         LINE,
-        F.when(F.col("_map").isNull(), F.col(_TEXT)).alias(RAW_RECORD),
-        fields.alias(FIELDS),
-        F.coalesce(F.array_except(F.map_keys("_map"), known), _no_names()).alias(UNKNOWN),
-        F.coalesce(_not_text(contract, F.col(_TEXT), F.col("_map"), F.col("_raw"), canonical),
-                   _no_names()).alias(NOT_TEXT),
-    )
+        _TEXT,
+        _RAW,
+        F.when(raw.isNull(), F.col(_TEXT)).alias(RAW_RECORD),
+        F.struct(*(F.try_element_at(keyed, F.lit(name)).alias(name) for name in contract.column_names)).alias(FIELDS),
+        F.coalesce(F.array_except(F.map_keys(keyed), known), _no_names()).alias(UNKNOWN),
+    ))
+    not_text = _not_text(contract, F.col(_TEXT), F.col(FIELDS), raw, canonical)
+    return records.select(SOURCE_FILE, LINE, RAW_RECORD, FIELDS, UNKNOWN,
+                          F.coalesce(not_text, _no_names()).alias(NOT_TEXT))
 
 
 # --- CSV -------------------------------------------------------------------------------------------
