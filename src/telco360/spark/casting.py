@@ -20,11 +20,6 @@ from telco360.contracts import Column, ColumnType
 from telco360.reports import ReasonCode
 from telco360.spark.schemas import spark_type
 
-_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
-_TIMESTAMP = (
-    r"^([0-9]{4}-[0-9]{2}-[0-9]{2})[T ]([0-9]{2}:[0-9]{2}:[0-9]{2})"  # date, time
-    r"(?:\.([0-9]{1,6}))?(Z|[+-][0-9]{2}:[0-9]{2})?$"  # fraction, offset
-)
 _TIMESTAMP_PATTERN = "yyyy-MM-dd'T'HH:mm:ss[.SSSSSS][XXX]"
 _INT = r"^[+-]?[0-9]+$"
 _DECIMAL = r"^[+-]?[0-9]+(\.[0-9]+)?$"
@@ -64,14 +59,21 @@ def cast_enum(text: SparkColumn, column: Column) -> SparkColumn:
 
 
 def cast_date(text: SparkColumn, column: Column) -> SparkColumn:
-    # try_to_timestamp turns 2025-02-30 into null (never an ANSI error or a roll-over to March).
-    return F.when(text.rlike(_DATE), F.try_to_timestamp(text, F.lit("yyyy-MM-dd")).cast(T.DateType()))
+    # try_to_timestamp turns 2025-02-30 into null (never an ANSI error or a roll-over to March). Its
+    # pattern is as strict as the contract's form (exactly 4-2-2 ASCII digits, no sign, nothing
+    # around), so no regex runs first (tests/spark/test_casting.py holds the edge cases). It reads year
+    # 0000 (1 BC), which docs/spec.md §2 does not have.
+    return F.when(~text.startswith("0000"), F.try_to_timestamp(text, F.lit("yyyy-MM-dd")).cast(T.DateType()))
 
 
 def cast_timestamp(text: SparkColumn, column: Column) -> SparkColumn:
-    # The regex admits exactly the contract's forms; the one pattern then parses all of them (the
-    # fraction is read with 1 to 6 digits, a missing offset is the session's UTC).
-    return F.when(text.rlike(_TIMESTAMP), F.try_to_timestamp(F.translate(text, " ", "T"), F.lit(_TIMESTAMP_PATTERN)))
+    # The one pattern parses every form of the contract (the fraction is read with 1 to 6 digits, a
+    # missing offset is the session's UTC) and refuses every other form but one: it reads letters
+    # case-insensitively, where the contract spells T and Z in capitals. A contains() is far cheaper
+    # than the anchored regex it replaces (measured).
+    # Year 0000 is not in docs/spec.md §2 either.
+    upper_case = ~(text.contains("t") | text.contains("z") | text.startswith("0000"))
+    return F.when(upper_case, F.try_to_timestamp(F.translate(text, " ", "T"), F.lit(_TIMESTAMP_PATTERN)))
 
 
 def cast_int(text: SparkColumn, column: Column) -> SparkColumn:
