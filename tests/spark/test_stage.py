@@ -296,6 +296,47 @@ def test_rerun_is_idempotent_and_a_failed_rerun_leaves_no_manifest(spark: Any, l
     stage.run_stage(spark, root, D2)  # leave the shared lake complete for the tests after this one
 
 
+@pytest.mark.parametrize("table", ["plan_changes", "customer_360"])
+def test_a_failure_on_the_second_writer_thread_reaches_the_caller_and_leaves_no_manifest(
+        spark: Any, lake: dict, monkeypatch: pytest.MonkeyPatch, table: str) -> None:
+    from telco360.spark import stage
+
+    root = lake["root"]
+    real_write = stage._write_table
+
+    def failing_write(spark_: Any, df: Any, path: str, table_: str) -> Any:
+        if table_ == table:
+            raise RuntimeError("disk full")
+        return real_write(spark_, df, path, table_)
+
+    # GIVEN the timeline and customer_360 are written on a second thread, beside the other tables
+    monkeypatch.setattr(stage, "_write_table", failing_write)
+    # WHEN a rerun of D2 fails while writing one of them
+    with pytest.raises(RuntimeError, match="disk full"):
+        stage.run_stage(spark, root, D2)
+    # THEN the error is the run's, and no manifest claims D2 (or the stale D3) is complete
+    assert not Path(zones.manifest_path(root, D2)).exists()
+    assert not Path(zones.manifest_path(root, D3)).exists()
+    monkeypatch.undo()
+    stage.run_stage(spark, root, D2)  # leave the shared lake complete for the tests after this one
+    counts = {d: {t: e["row_count"] for t, e in read_manifest(root, d)["tables"].items()} for d in (D2, D3)}
+    assert counts == {d: {t: e["row_count"] for t, e in lake["manifests"][d]["tables"].items()} for d in (D2, D3)}
+
+
+def test_key_shuffles_get_a_task_per_core_only_when_each_has_work(spark: Any) -> None:
+    from telco360.spark.stage import MAX_TASK_BYTES, MIN_TASK_BYTES, shuffle_partitions
+
+    cores = spark.sparkContext.defaultParallelism
+    # GIVEN the test session's cores, WHEN a key shuffle reads nothing or a small day's bytes
+    # THEN it is one task (and the table one file)
+    assert shuffle_partitions(spark, 0) == 1
+    assert shuffle_partitions(spark, MIN_TASK_BYTES) == 1
+    # WHEN it reads a realistic day (tens of MB) THEN every core gets a task
+    assert shuffle_partitions(spark, 50 * 1024 * 1024) == cores
+    # WHEN it reads more than the cores can take at MAX_TASK_BYTES each THEN no task reads more
+    assert shuffle_partitions(spark, 10 * cores * MAX_TASK_BYTES) == 10 * cores
+
+
 def test_customer_360_plan_columns_are_exactly_the_plans_contract_without_its_key() -> None:
     from telco360.spark.stage import CUSTOMER_360_PLAN_COLUMNS, staging_schema
 

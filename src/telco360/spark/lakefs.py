@@ -43,6 +43,14 @@ class LakeFS:
                 files.append(LakeFile(status.getPath().toString(), name, int(status.getLen())))
         return sorted(files, key=lambda f: f.name)
 
+    def list_dirs(self, uri: str) -> list[str]:
+        """Names of the folders directly under a folder, sorted; [] if it is absent. One listing of
+        one level (on S3 a delimited prefix listing), however many files lie below those folders."""
+        fs, path = self._resolve(uri)
+        if not fs.exists(path):
+            return []
+        return sorted(str(status.getPath().getName()) for status in fs.listStatus(path) if status.isDirectory())
+
     def list_tree(self, uri: str) -> list[LakeFile]:
         """Every file below a folder, hidden ones included (one recursive listing: on S3 a flat prefix
         listing, not one call per folder); [] if it is absent."""

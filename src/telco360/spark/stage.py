@@ -14,18 +14,25 @@ the reference path. A run for ``D`` then rebuilds every later snapshot that exis
 struct that starts with those three, never ``dropDuplicates``. The point-in-time plan of an event is
 found with one window over the customer's plan changes, the day's events and the customer's current
 plan in a single frame (no range or cross join), and the small plans table is broadcast.
+
+Each key shuffle gets an explicit partition count sized from the bytes it reads (``shuffle_partitions``):
+one task per core once there is enough work for each, one task and one file for a small day. Row
+counts come from the write itself (an observed metric), so a table costs its write and nothing more.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark import inheritable_thread_target
+from pyspark.sql import DataFrame, Observation, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -74,6 +81,22 @@ PLAN_CHANGES = "plan_changes"
 STATE_TABLES: tuple[str, ...] = (PLAN_CHANGES,)
 STATE_SOURCES: dict[str, tuple[str, ...]] = {PLAN_CHANGES: ("activity",)}
 
+# Parquet bytes read per task of a key shuffle (``shuffle_partitions``). The session's adaptive
+# execution coalesces a shuffle into partitions of up to 128 MB (telco360.spark.session: output files
+# sized for a bulk load), so every shuffle of a realistic day of Job B (tens of MB) would run as one
+# task on one core, the heaviest stage of each table included.
+MIN_TASK_BYTES = 4 * 1024 * 1024  # less is not worth a task (and an output file) of its own
+MAX_TASK_BYTES = 64 * 1024 * 1024  # more makes a task spill: then more tasks than cores
+
+
+def shuffle_partitions(spark: SparkSession, input_bytes: int) -> int:
+    """Partitions for a key shuffle of ``input_bytes`` of Parquet input: one per core when each gets at
+    least MIN_TASK_BYTES, fewer for less (a small day is one task, one file), more when a task would
+    read over MAX_TASK_BYTES."""
+    cores = max(1, spark.sparkContext.defaultParallelism)
+    by_size = math.ceil(input_bytes / MIN_TASK_BYTES)
+    return max(1, min(cores, by_size), math.ceil(input_bytes / MAX_TASK_BYTES))
+
 
 # --- schemas (defined once: used to build the tables, to describe them in the manifest and the docs)
 def _fields(dataset: str, names: Sequence[str] | None = None) -> list[T.StructField]:
@@ -117,14 +140,19 @@ def _conform(df: DataFrame, schema: T.StructType) -> DataFrame:
 
 
 # --- latest by key -------------------------------------------------------------------------------
-def latest_by_key(df: DataFrame, dataset: str) -> DataFrame:
+def latest_by_key(df: DataFrame, dataset: str, partitions: int | None = None) -> DataFrame:
     """One row per business key of ``dataset`` (its contract's primary key): the greatest
     (ingest_date, _source_file, _line). ``max`` over a struct led by those three is deterministic
-    (every field breaks a remaining tie), unlike dropDuplicates."""
+    (every field breaks a remaining tie), unlike dropDuplicates. ``partitions``: the key shuffle's
+    partition count (``shuffle_partitions``); None leaves it to adaptive execution."""
     keys = get_contract(dataset).business_key
     rest = [c for c in df.columns if c not in (*keys, *LATEST_ORDER)]
     latest = F.max(F.struct(*LATEST_ORDER, *rest)).alias("latest")
-    return df.groupBy(*keys).agg(latest).select(
+    # The explicit shuffle by the key satisfies the aggregate's distribution, so it is the only one;
+    # it also moves the partial aggregate after the shuffle, where the sort it needs is done once (the
+    # inputs are nearly unique per key: a map-side partial aggregate would sort without reducing).
+    keyed = df if partitions is None else df.repartition(partitions, *keys)
+    return keyed.groupBy(*keys).agg(latest).select(
         *keys, *[F.col(f"latest.{c}").alias(c) for c in (*LATEST_ORDER, *rest)]
     )
 
@@ -133,12 +161,13 @@ def _with_lineage(df: DataFrame) -> DataFrame:
     return df.withColumn(STAGING_INGEST_DATE, F.col(INGEST_DATE))
 
 
-def build_customers(clean_customers: DataFrame) -> DataFrame:
-    return _conform(_with_lineage(latest_by_key(clean_customers, "customers")), staging_schema(CUSTOMERS))
+def build_customers(clean_customers: DataFrame, partitions: int | None = None) -> DataFrame:
+    latest = latest_by_key(clean_customers, "customers", partitions)
+    return _conform(_with_lineage(latest), staging_schema(CUSTOMERS))
 
 
-def build_plans(clean_plans: DataFrame) -> DataFrame:
-    return _conform(_with_lineage(latest_by_key(clean_plans, "plans")), staging_schema(PLANS))
+def build_plans(clean_plans: DataFrame, partitions: int | None = None) -> DataFrame:
+    return _conform(_with_lineage(latest_by_key(clean_plans, "plans", partitions)), staging_schema(PLANS))
 
 
 def build_customer_360(customers: DataFrame, plans: DataFrame) -> DataFrame:
@@ -196,24 +225,21 @@ def slim_timeline(timeline: DataFrame) -> DataFrame:
     )
 
 
-def build_timeline(slim: DataFrame) -> DataFrame:
+def build_timeline(slim: DataFrame, partitions: int | None = None) -> DataFrame:
     """The plan_changed events among ``slim`` rows, one per event_id (its latest record)."""
-    latest = latest_by_key(slim, "activity").where(F.col("event_type") == PLAN_CHANGED)
+    latest = latest_by_key(slim, "activity", partitions).where(F.col("event_type") == PLAN_CHANGED)
     return _conform(latest, timeline_schema())
 
 
-def plan_changes(history: DataFrame) -> DataFrame:
-    """The timeline of a clean activity history (the full recompute's way to get it)."""
-    return build_timeline(slim_activity(history))
-
-
-def _plan_id_at_event(events: DataFrame, changes: DataFrame, current_plans: DataFrame) -> DataFrame:
+def _plan_id_at_event(events: DataFrame, changes: DataFrame, current_plans: DataFrame,
+                      partitions: int | None = None) -> DataFrame:
     """``events`` (one row per event) with ``plan_id_at_event`` (docs/spec.md §4, rules 1 to 3).
 
     Changes, events and the customer's current plan share one frame per customer ordered by (time,
-    kind, event_id): rule 1 is the last change up to the event's row, rule 2 the first change from it
-    on, rule 3 the customer row of the whole frame. One shuffle and one sort; no range join, and no
-    second join of the day's events with customers."""
+    kind, event_id): rule 1 is the last change up to the event's row, rule 2 (asked only when there
+    is none) the first change of the frame, rule 3 the customer row of the frame. One shuffle and one
+    sort; no range join, and no second join of the day's events with customers. ``partitions``: that
+    shuffle's partition count."""
     event_struct = F.struct(*[F.col(c) for c in events.columns])
     event_type = events.select(event_struct.alias(_EVENT)).schema[_EVENT].dataType
     change_struct = F.struct(F.col(OLD_PLAN_ID), F.col(NEW_PLAN_ID))
@@ -245,13 +271,20 @@ def _plan_id_at_event(events: DataFrame, changes: DataFrame, current_plans: Data
         no_event.alias(_EVENT),
         F.col("plan_id").alias(_CURRENT),
     ))
+    if partitions is not None:
+        # The window's own shuffle, with a partition count of our choosing (it is not coalesced).
+        frame = frame.repartition(partitions, "customer_id")
     ordered = Window.partitionBy("customer_id").orderBy(_TS, _KIND, _ORDER_ID)
+    whole = ordered.rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)
     # The change struct, not its new_plan_id, is what ignorenulls skips over: a change whose payload
     # lacks new_plan_id is still "the last of them" and yields a null plan.
     prior = F.last(_CHANGE, ignorenulls=True).over(ordered.rowsBetween(Window.unboundedPreceding, Window.currentRow))
-    later = F.first(_CHANGE, ignorenulls=True).over(ordered.rowsBetween(Window.currentRow, Window.unboundedFollowing))
+    # Rule 2 applies only when no change precedes the event's row, so every change comes after it and
+    # "the first from here on" is the first of the whole frame: computed once per customer, where a
+    # (current row, unbounded following) frame is recomputed for every row (quadratic in the frame).
+    later = F.first(_CHANGE, ignorenulls=True).over(whole)
     # Customers are unique per customer_id (a snapshot): at most one non-null _CURRENT per frame.
-    current = F.max(_CURRENT).over(ordered.rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing))
+    current = F.max(_CURRENT).over(whole)
     return (
         frame.select(_KIND, _EVENT, prior.alias("_prior"), later.alias("_later"), current.alias(_CURRENT))
         .where(F.col(_KIND) == _KIND_EVENT)
@@ -265,15 +298,17 @@ def _plan_id_at_event(events: DataFrame, changes: DataFrame, current_plans: Data
     )
 
 
-def build_activity(day: DataFrame, timeline: DataFrame, customers: DataFrame, plans: DataFrame) -> DataFrame:
+def build_activity(day: DataFrame, timeline: DataFrame, customers: DataFrame, plans: DataFrame,
+                   partitions: int | None = None) -> DataFrame:
     """The day's events (``day``: clean activity ingested on D) with event_date and the plan at the
     time of each event, resolved from ``timeline`` (the plan changes of clean activity <= D) and,
     for a customer without changes, from ``customers``."""
-    events = _with_lineage(latest_by_key(day, "activity"))
-    # Only the changes of the day's customers can matter: a semi join keeps the window's frames small
-    # however long the timeline grows.
-    changes = timeline.join(events.select("customer_id"), on="customer_id", how="left_semi")
-    resolved = _plan_id_at_event(events, changes, customers.select("customer_id", "plan_id"))
+    events = _with_lineage(latest_by_key(day, "activity", partitions))
+    # Every change goes into the window, not only those of the day's customers: a frame without an
+    # event yields no row, and a semi join would shuffle the whole timeline anyway (plus the day's
+    # customer ids, computed by a second run of the aggregate above) to drop few of them.
+    changes = timeline.select("event_id", "customer_id", "event_timestamp", OLD_PLAN_ID, NEW_PLAN_ID)
+    resolved = _plan_id_at_event(events, changes, customers.select("customer_id", "plan_id"), partitions)
     at_event = plans.select(*[F.col(c).alias(c + AT_EVENT_SUFFIX) for c in AT_EVENT_SOURCE_COLUMNS])
     result = (
         resolved.join(F.broadcast(at_event), on=PLAN_ID_AT_EVENT, how="left")
@@ -296,13 +331,15 @@ def _contract_versions(table: str) -> dict[str, str]:
 def _write_table(spark: SparkSession, df: DataFrame, path: str, table: str) -> TableManifest:
     # mode("overwrite") on the snapshot folder itself replaces exactly this date, nothing beside it.
     # The codec is the session's (telco360.spark.session).
-    df.write.mode("overwrite").parquet(path)
+    written = Observation()
+    # The rows are counted as they reach the writer, in the write's own job: exactly what was written,
+    # without a second read (and its schema inference) and count per table.
+    df.observe(written, F.count(F.lit(1)).alias("rows")).write.mode("overwrite").parquet(path)
     files = LakeFS(spark).list_files(path)
     return TableManifest(
         path=path,
         files=[f.name for f in files],
-        # Parquet footers hold the counts: cheap, and it is what was actually written.
-        row_count=spark.read.parquet(path).count(),
+        row_count=int(written.get["rows"]),
         schema=describe_schema(_schema_of(table)),
         contract_versions=_contract_versions(table),
     )
@@ -321,13 +358,13 @@ def read_manifest(fs: LakeFS, lake_root: str, snapshot_date: str) -> Manifest | 
 
 def snapshot_dates(fs: LakeFS, lake_root: str) -> set[str]:
     """Every date that has a snapshot: a manifest, or a staging folder (``customers`` is written first,
-    so a snapshot with any staging folder has that one). Two listings of one small file or folder
-    per date, not of every file of every table."""
+    so a snapshot with any staging folder has that one). Two one-level listings of the date folders,
+    not of the files inside them."""
     found = set()
     for folder in (zones.join(lake_root, zones.manifest_key("")).rsplit("/snapshot_date=", 1)[0],
                    zones.staging_path(lake_root, CUSTOMERS)):
-        for f in fs.list_tree(folder):
-            day = zones.partition_date(f.path, zones.SNAPSHOT_DATE)
+        for name in fs.list_dirs(folder):
+            day = zones.partition_date(name, zones.SNAPSHOT_DATE)
             if day is not None:
                 found.add(day)
     return found
@@ -385,11 +422,26 @@ def _clean_like(snapshot: DataFrame, dataset: str) -> DataFrame:
     return snapshot.select(*columns, SOURCE_FILE, LINE, F.col(STAGING_INGEST_DATE).alias(INGEST_DATE))
 
 
+def _folder_bytes(fs: LakeFS, folder: str) -> int:
+    return sum(f.size for f in fs.list_files(folder))
+
+
+def _history_bytes(fs: LakeFS, lake_root: str, dataset: str, upto: str) -> int:
+    """Bytes of the clean partitions of ``dataset`` ingested on or before ``upto`` (full recompute only)."""
+    return sum(f.size for f in fs.list_tree(zones.clean_path(lake_root, dataset))
+               if (day := zones.partition_date(f.path)) is not None and day <= upto)
+
+
+def _manifest_folder(lake_root: str, snapshot_date: str) -> str:
+    return zones.manifest_path(lake_root, snapshot_date).rsplit("/", 1)[0]
+
+
 def build_snapshot(spark: SparkSession, lake_root: str, snapshot_date: str, base: Base) -> Manifest:
     """Write the four tables and the state of ``snapshot_date``, then its manifest (last)."""
     fs = LakeFS(spark)
-    # A loader must never find a manifest beside a half-rewritten snapshot: it goes first, comes back last.
-    fs.delete(zones.manifest_path(lake_root, snapshot_date))
+    # A loader must never find a manifest beside a half-rewritten snapshot: it goes first, comes back
+    # last. Its folder goes with it, so that a manifest folder (what snapshot_dates lists) means a manifest.
+    fs.delete(_manifest_folder(lake_root, snapshot_date))
     tables: dict[str, TableManifest] = {}
     state: dict[str, TableManifest] = {}
 
@@ -401,15 +453,22 @@ def build_snapshot(spark: SparkSession, lake_root: str, snapshot_date: str, base
         (state if is_state else tables)[table] = entry
         log.info("%s %s for %s: %d rows in %d files, %.1f s", "state" if is_state else "staging", table,
                  snapshot_date, entry.row_count, len(entry.files), time.monotonic() - started)
-        # Later steps read what was written: cheaper than recomputing the aggregate behind it.
-        return spark.read.parquet(path)
+        # Later steps read what was written: cheaper than recomputing the aggregate behind it. The
+        # schema is known: no job to infer it from a footer.
+        return spark.read.schema(_schema_of(table)).parquet(path)
+
+    def day_bytes(dataset: str) -> int:
+        return _folder_bytes(fs, zones.clean_path(lake_root, dataset, snapshot_date))
 
     day_activity = read_clean(spark, lake_root, "activity", on=snapshot_date)
+    day_activity_bytes = day_bytes("activity")
     if base.state_date is None:
         # Full recompute over all clean history <= D (docs/spec.md §4 as written): the reference path.
         clean_customers = read_clean(spark, lake_root, "customers", upto=snapshot_date)
         clean_plans = read_clean(spark, lake_root, "plans", upto=snapshot_date)
-        timeline = plan_changes(read_clean(spark, lake_root, "activity", upto=snapshot_date))
+        timeline_input = slim_activity(read_clean(spark, lake_root, "activity", upto=snapshot_date))
+        customers_bytes, plans_bytes, timeline_bytes = (
+            _history_bytes(fs, lake_root, ds, snapshot_date) for ds in ("customers", "plans", "activity"))
     else:
         # Incremental: the latest records of the earlier snapshot plus the records ingested on D. Every
         # record of D has a greater ingest_date than any carried one, so "latest" stays exact.
@@ -422,20 +481,42 @@ def build_snapshot(spark: SparkSession, lake_root: str, snapshot_date: str, base
             read_clean(spark, lake_root, "customers", on=snapshot_date))
         clean_plans = _clean_like(carried(PLANS), "plans").unionByName(
             read_clean(spark, lake_root, "plans", on=snapshot_date))
-        stored = spark.read.schema(timeline_schema()).parquet(zones.state_path(lake_root, PLAN_CHANGES, prior))
-        timeline = build_timeline(slim_timeline(stored).unionByName(slim_activity(day_activity)))
+        stored_path = zones.state_path(lake_root, PLAN_CHANGES, prior)
+        stored = spark.read.schema(timeline_schema()).parquet(stored_path)
+        timeline_input = slim_timeline(stored).unionByName(slim_activity(day_activity))
+        customers_bytes = _folder_bytes(fs, zones.staging_path(lake_root, CUSTOMERS, prior)) + day_bytes("customers")
+        plans_bytes = _folder_bytes(fs, zones.staging_path(lake_root, PLANS, prior)) + day_bytes("plans")
+        timeline_bytes = _folder_bytes(fs, stored_path) + day_activity_bytes
 
-    customers = write(CUSTOMERS, build_customers(clean_customers))
-    plans = write(PLANS, build_plans(clean_plans))
-    write(CUSTOMER_360, build_customer_360(customers, plans))
-    timeline_written = write(PLAN_CHANGES, timeline)
-    write(ACTIVITY, build_activity(day_activity, timeline_written, customers, plans))
+    def partitions(input_bytes: int) -> int:
+        return shuffle_partitions(spark, input_bytes)
+
+    timeline_df = build_timeline(timeline_input, partitions(timeline_bytes))
+
+    # Two chains of Spark jobs run side by side, each filling the cores the other leaves idle (a
+    # stage's last task, the driver's planning and commit): customers, plans, then activity on this
+    # thread; the timeline (independent of both), then customer_360 (once customers and plans are
+    # written) on the other. customers is still the first staging table written (snapshot_dates).
+    # The other thread's jobs carry this thread's Spark local properties (job group, pool).
+    beside_write = inheritable_thread_target(write)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="stage") as beside:
+        timeline_written = beside.submit(beside_write, PLAN_CHANGES, timeline_df)
+        customers = write(CUSTOMERS, build_customers(clean_customers, partitions(customers_bytes)))
+        plans = write(PLANS, build_plans(clean_plans, partitions(plans_bytes)))
+        customer_360_written = beside.submit(beside_write, CUSTOMER_360, build_customer_360(customers, plans))
+        timeline = timeline_written.result()
+        # The window reads the day's events and the whole timeline (the customers' plans add little).
+        timeline_path = zones.state_path(lake_root, PLAN_CHANGES, snapshot_date)
+        activity_bytes = day_activity_bytes + _folder_bytes(fs, timeline_path)
+        write(ACTIVITY, build_activity(day_activity, timeline, customers, plans, partitions(activity_bytes)))
+        customer_360_written.result()
     build: Build = "full" if base.state_date is None else "incremental"
     manifest = Manifest(
         snapshot_date=snapshot_date,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         build=build,
-        tables=tables,
+        # in the tables' own order, whichever thread finished first
+        tables={table: tables[table] for table in zones.STAGING_TABLES},
         state=state,
     )
     fs.write_text(zones.manifest_path(lake_root, snapshot_date), json.dumps(manifest.to_dict(), indent=2))
@@ -462,7 +543,7 @@ def run_stage(spark: SparkSession, lake_root: str, run_date: str, through: str |
     # Every snapshot about to be rebuilt is stale from now on: drop its manifest up front, so that a
     # failure half-way leaves no later manifest claiming a snapshot (or a state) that is out of date.
     for day in dates:
-        fs.delete(zones.manifest_path(lake_root, day))
+        fs.delete(_manifest_folder(lake_root, day))
     report = StageReport(run_date=_day(requested[0]), through=_day(requested[-1]))
     for day in dates:
         started = time.monotonic()
