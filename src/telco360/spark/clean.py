@@ -16,12 +16,16 @@ from __future__ import annotations
 import json
 import logging
 import math
+import operator
 from collections.abc import Sequence
+from functools import reduce
 from pathlib import Path
 
 from pyspark import StorageLevel
+from pyspark.sql import Column as SparkColumn
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from telco360 import runs, zones
 from telco360.contracts import DATASETS, Column, Contract, get_contract
@@ -31,7 +35,15 @@ from telco360.spark.casting import clean_text, column_reason, reason, typed_valu
 from telco360.spark.evolution import write_version_marker
 from telco360.spark.lakefs import LakeFile, LakeFS
 from telco360.spark.read_raw import FIELDS, NOT_TEXT, UNKNOWN, materialized, read_records
-from telco360.spark.schemas import LINE, RAW_RECORD, REASONS, SOURCE_FILE, clean_schema, quarantine_schema
+from telco360.spark.schemas import (
+    LINE,
+    RAW_RECORD,
+    REASON_TYPE,
+    REASONS,
+    SOURCE_FILE,
+    clean_schema,
+    quarantine_schema,
+)
 
 log = logging.getLogger("telco360.clean")
 
@@ -39,7 +51,7 @@ JOB = "clean"
 # Output files sized for a warehouse bulk load: about this much input per output file.
 TARGET_FILE_BYTES = 128 * 1024 * 1024
 _RAW_PREFIX, _NOT_TEXT_PREFIX = "_raw__", "_not_text__"
-_MALFORMED = "_malformed"
+_MALFORMED, _VALID = "_malformed", "_valid"
 
 
 def lake_uri(lake_root: str) -> str:
@@ -70,21 +82,38 @@ def check_records(records: DataFrame, contract: Contract) -> DataFrame:
     found = [column_reason(clean_text(F.col(_RAW_PREFIX + c.name)), F.col(c.name), c) for c in contract.columns]
     not_text = [F.when(F.col(_NOT_TEXT_PREFIX + c.name), reason(c.name, ReasonCode.INVALID_STRING))
                 for c in _strings(contract)]
-    reasons = F.when(F.col(_MALFORMED), F.array(reason(RECORD, ReasonCode.MALFORMED))).otherwise(
-        F.array_compact(F.array(*found, *not_text))
+    # Almost every record is valid: one boolean per column decides that, and only an invalid record
+    # builds its array of reasons (building and compacting one struct per column for every record
+    # cost more than all the casts).
+    valid = reduce(operator.and_, (
+        *(_column_valid(c) for c in contract.columns),
+        *(~F.col(_NOT_TEXT_PREFIX + c.name) for c in _strings(contract)),
+    ), ~F.col(_MALFORMED))
+    reasons = (
+        F.when(valid, F.array().cast(T.ArrayType(REASON_TYPE, containsNull=False)))
+        .when(F.col(_MALFORMED), F.array(reason(RECORD, ReasonCode.MALFORMED)))
+        .otherwise(F.array_compact(F.array(*found, *not_text)))
     )
     # A record is written either to clean (typed values) or to quarantine (original text): the other
     # half is dropped here, so the cached frame is about the size of the input.
-    invalid = F.size(REASONS) > 0
     return values.select(
-        *(F.col(_RAW_PREFIX + c.name) for c in contract.columns), *contract.column_names, reasons.alias(REASONS),
-        *provenance,
+        *(F.col(_RAW_PREFIX + c.name) for c in contract.columns), *contract.column_names,
+        valid.alias(_VALID), reasons.alias(REASONS), *provenance,
     ).select(
-        *(F.when(invalid, F.col(_RAW_PREFIX + c.name)).alias(_RAW_PREFIX + c.name) for c in contract.columns),
-        *(F.when(~invalid, F.col(c.name)).alias(c.name) for c in contract.columns),
+        *(F.when(~F.col(_VALID), F.col(_RAW_PREFIX + c.name)).alias(_RAW_PREFIX + c.name) for c in contract.columns),
+        *(F.when(F.col(_VALID), F.col(c.name)).alias(c.name) for c in contract.columns),
         REASONS,
         *provenance,
     )
+
+
+def _column_valid(column: Column) -> SparkColumn:
+    """True when the column breaks none of its rules: a value, or (optional column) no text at all.
+    The same rules as casting.column_reason, which names the broken one."""
+    value = F.col(column.name)
+    if column.required:
+        return value.isNotNull()
+    return value.isNotNull() | clean_text(F.col(_RAW_PREFIX + column.name)).isNull()
 
 
 def _strings(contract: Contract) -> list[Column]:
