@@ -52,6 +52,7 @@ class JobAResult:
     datasets: dict[str, DatasetFigures]
     project_total_s: float | None = None
     repeats: int = 1
+    per_dataset: bool = True  # whether run_clean was also timed once per dataset
     errors: list[str] = field(default_factory=list)
     checks: list[R.Comparison] = field(default_factory=list)
 
@@ -158,7 +159,7 @@ def run(spark: SparkSession, params: R.Params, root: Path = R.BENCH_OUT, per_dat
     archived = {ds: R.data_files(lake / zones.partition(zones.ARCHIVE, ds, day))
                 for ds in R.archive_day(source, lake, day)}
     result = JobAResult(day, {ds: DatasetFigures(ds, len(archived[ds]), R.folder_mb(archived[ds]))
-                              for ds in DATASETS}, repeats=repeats)
+                              for ds in DATASETS}, repeats=repeats, per_dataset=per_dataset)
     if warm:
         warm_up(spark, root)
 
@@ -217,7 +218,8 @@ def table(result: JobAResult) -> str:
              head, "-" * len(head)]
     for f in result.datasets.values():
         rows = "-" if f.rows is None else f"{f.rows:,}"
-        lines.append(f"{f.dataset:<22}{f.files:>6}{f.mb:>8.1f}{rows:>11}{_s(f.project_s):>11}{_s(f.floor_s):>9}"
+        project = _s(f.project_s) if result.per_dataset else "not run"
+        lines.append(f"{f.dataset:<22}{f.files:>6}{f.mb:>8.1f}{rows:>11}{project:>11}{_s(f.floor_s):>9}"
                      f"{_s(f.duckdb_s):>10}{_ratio(f.project_s, f.floor_s):>12}{_ratio(f.project_s, f.duckdb_s):>13}")
     files = sum(f.files for f in result.datasets.values())
     mb = sum(f.mb for f in result.datasets.values())

@@ -18,10 +18,11 @@ import logging
 import math
 import operator
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import reduce
 from pathlib import Path
 
-from pyspark import StorageLevel
+from pyspark import StorageLevel, inheritable_thread_target
 from pyspark.sql import Column as SparkColumn
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -213,7 +214,14 @@ def run_clean(spark: SparkSession, lake_root: str, run_date: str, datasets: Sequ
     day = runs.parse_run_date(run_date).isoformat()
     root = lake_uri(lake_root)
     fs = LakeFS(spark)
-    report = CleanReport(run_date=day, datasets={ds: clean_dataset(spark, fs, root, ds, day) for ds in datasets})
+    # The datasets are independent: their Spark jobs run side by side, so that one dataset's phases
+    # that leave cores idle (a small file read by one task, a one-file write, the driver planning the
+    # next step) are filled by another's tasks. Each thread's jobs carry the caller's Spark local
+    # properties (job group, pool); a failure of any dataset fails the run, after the others finished.
+    clean_one = inheritable_thread_target(lambda ds: clean_dataset(spark, fs, root, ds, day))
+    with ThreadPoolExecutor(max_workers=max(1, len(datasets)), thread_name_prefix="clean") as pool:
+        running = {ds: pool.submit(clean_one, ds) for ds in datasets}
+        report = CleanReport(run_date=day, datasets={ds: job.result() for ds, job in running.items()})
     text = json.dumps(report.to_dict(), indent=2, sort_keys=True)
     fs.write_text(zones.report_path(root, JOB, day), text)
     log.info("clean run report: %s", json.dumps(report.to_dict(), sort_keys=True))
