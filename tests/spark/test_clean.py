@@ -15,7 +15,7 @@ from pyspark.sql import functions as F
 
 from telco360 import zones
 from telco360.contracts import get_contract, normalize_name
-from telco360.spark.clean import lake_uri, run_clean
+from telco360.spark.clean import lake_uri, output_files, run_clean
 from telco360.spark.lakefs import LakeFS
 from telco360.spark.read_raw import FIELDS, UNKNOWN, normalized_name, read_records
 from telco360.spark.schemas import clean_schema, quarantine_schema
@@ -228,6 +228,17 @@ def test_aliases_map_to_the_contract_column_in_both_formats(spark, tmp_path: Pat
 
 
 # --- splits, reruns, empty days -----------------------------------------------------------------------
+def test_output_files_follow_the_input_size_and_the_cores() -> None:
+    # GIVEN days of 1 KB, 20 MB, 120 MB and 1 GB of input
+    mb = 1024 * 1024
+    # WHEN a 2-core and a 40-core cluster size their clean files
+    # THEN a tiny day is one file, a day worth splitting gets a file per core (16 MB each at least),
+    # and a big day a file per 128 MB
+    assert [output_files(n, cores=2) for n in (1024, 20 * mb, 120 * mb, 1024 * mb)] == [1, 1, 2, 8]
+    assert [output_files(n, cores=40) for n in (1024, 20 * mb, 120 * mb, 1024 * mb)] == [1, 1, 7, 40]
+    assert output_files(1024 * mb) == 8
+
+
 def test_line_numbers_are_exact_across_many_input_splits(spark, tmp_path: Path) -> None:
     # GIVEN a 3000-line file (blank lines included) read in many small splits
     lines = []

@@ -61,8 +61,15 @@ def lake_uri(lake_root: str) -> str:
     return lake_root if "://" in lake_root else f"file://{Path(lake_root).resolve()}"
 
 
-def output_files(input_bytes: int) -> int:
-    return max(1, math.ceil(input_bytes / TARGET_FILE_BYTES))
+# Below this much input per file, one more file (and task) for the write is not worth its overhead.
+MIN_FILE_BYTES = 16 * 1024 * 1024
+
+
+def output_files(input_bytes: int, cores: int = 1) -> int:
+    """Files for a day's clean rows: one per 128 MB of input, and at least one per core while each
+    still gets 16 MB (encoding Parquet is most of a write: a one-file write runs on one core)."""
+    per_core = min(cores, input_bytes // MIN_FILE_BYTES)
+    return max(1, math.ceil(input_bytes / TARGET_FILE_BYTES), per_core)
 
 
 def check_records(records: DataFrame, contract: Contract) -> DataFrame:
@@ -145,12 +152,16 @@ _ROW, _REASON, _COLUMN = "row", "reason", "column"
 def _report(checked: DataFrame, files: Sequence[LakeFile], contract: Contract) -> DatasetCleanReport:
     # One small aggregate over the cached frame: every row counts once as a "row" (and as quarantined
     # or not), once per reason and once per dropped column, keyed by file.
+    row = F.array(F.struct(F.lit(_ROW).alias("kind"), F.lit("").alias("name")))
     keys = F.concat(
-        F.array(F.struct(F.lit(_ROW).alias("kind"), F.lit("").alias("name"))),
+        row,
         F.transform(REASONS, lambda r: F.struct(F.lit(_REASON).alias("kind"),
                                                 F.concat_ws(":", r["column"], r["code"]).alias("name"))),
         F.transform(UNKNOWN, lambda u: F.struct(F.lit(_COLUMN).alias("kind"), u.alias("name"))),
     )
+    # Most rows have neither a reason nor an unknown column: they skip the higher-order functions,
+    # which Spark runs without code generation.
+    keys = F.when((F.size(REASONS) == 0) & (F.size(UNKNOWN) == 0), row).otherwise(keys)
     counts = (
         checked.select(SOURCE_FILE, F.size(REASONS).alias("n_reasons"), F.inline(keys))
         .groupBy(SOURCE_FILE, "kind", "name")
@@ -195,12 +206,15 @@ def clean_dataset(spark: SparkSession, fs: LakeFS, root: str, dataset: str, run_
     checked = check_records(read_records(spark, fs, files, contract), contract).persist(StorageLevel.MEMORY_AND_DISK)
     try:
         report = _report(checked, files, contract)  # the first action: fills the cache in one pass
-        n_files = output_files(sum(f.size for f in files))
+        input_bytes = sum(f.size for f in files)
         clean_partition = zones.clean_path(root, dataset, run_date)
-        _write(clean_rows(checked, contract), n_files, clean_partition)
+        _write(clean_rows(checked, contract), output_files(input_bytes, spark.sparkContext.defaultParallelism),
+               clean_partition)
         # Readers of history convert each partition from the contract version that wrote it.
         write_version_marker(fs, clean_partition, contract)
-        _write(quarantine_rows(checked, contract), n_files, zones.quarantine_path(root, dataset, run_date))
+        # The rare quarantine rows stay together.
+        _write(quarantine_rows(checked, contract), output_files(input_bytes),
+               zones.quarantine_path(root, dataset, run_date))
     finally:
         checked.unpersist()
     log.info("clean %s %s: %d rows read, %d clean, %d quarantined", dataset, run_date,

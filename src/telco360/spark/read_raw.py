@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import io
+import operator
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -141,6 +142,9 @@ def _not_text(contract: Contract, text: SparkColumn, fields: SparkColumn, raw: S
         # testing that character first (measured).
         return value.startswith("{") | value.startswith("[") | value.rlike(_JSON_FRACTION)
 
+    # One boolean decides for the common row; only a row with a suspect builds the array of names
+    # (an array per row cost more than all the value tests).
+    any_suspect = reduce(operator.or_, (suspect(n) for n in strings))
     suspects = F.array_compact(F.array(*(F.when(suspect(n), F.lit(n)) for n in strings)))
 
     def quoted(name: SparkColumn) -> SparkColumn:
@@ -148,7 +152,7 @@ def _not_text(contract: Contract, text: SparkColumn, fields: SparkColumn, raw: S
         return F.exists(keys, lambda k: F.regexp_like(text, F.concat(F.lit('"\\Q'), k, F.lit('\\E"\\s*:\\s*"'))))
 
     # Higher-order functions run without code generation: only rows with a suspect reach them.
-    return F.when(F.size(suspects) > 0, F.filter(suspects, lambda name: ~quoted(name)))
+    return F.when(any_suspect, F.filter(suspects, lambda name: ~quoted(name)))
 
 
 def _ndjson_records(spark: SparkSession, files: Sequence[LakeFile], contract: Contract) -> DataFrame:
@@ -170,7 +174,9 @@ def _ndjson_records(spark: SparkSession, files: Sequence[LakeFile], contract: Co
     # Usually every key is already a contract name: then the parsed map is used as it is, with no
     # per-key function (Spark evaluates lambdas without code generation). Other spellings, aliases
     # and unknown keys take the mapping, and only for the records that have them.
-    spelled_out = F.size(F.array_except(F.map_keys(raw), known)) == 0
+    # (JSON's duplicate keys are already one map key, the last: every key counts once.)
+    contract_keys = reduce(operator.add, (F.map_contains_key(raw, n).cast("int") for n in contract.column_names))
+    spelled_out = F.size(raw) == contract_keys
     keyed = F.when(spelled_out, raw).otherwise(F.transform_keys(raw, lambda k, _v: canonical(k)))
     # _fields is never null, so every use of `keyed` is unconditional and Spark computes it once per
     # row; a line that is not a JSON object keeps its text in _raw_record instead. The string rule
@@ -183,7 +189,8 @@ def _ndjson_records(spark: SparkSession, files: Sequence[LakeFile], contract: Co
         _RAW,
         F.when(raw.isNull(), F.col(_TEXT)).alias(RAW_RECORD),
         F.struct(*(F.try_element_at(keyed, F.lit(name)).alias(name) for name in contract.column_names)).alias(FIELDS),
-        F.coalesce(F.array_except(F.map_keys(keyed), known), _no_names()).alias(UNKNOWN),
+        F.when(spelled_out | raw.isNull(), _no_names())
+        .otherwise(F.array_except(F.map_keys(keyed), known)).alias(UNKNOWN),
     ))
     not_text = _not_text(contract, F.col(_TEXT), F.col(FIELDS), raw, canonical)
     return records.select(SOURCE_FILE, LINE, RAW_RECORD, FIELDS, UNKNOWN,
