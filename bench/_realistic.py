@@ -14,6 +14,7 @@ and quarantine Parquet in the clean layout) and also writes Job B's clean histor
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import os
@@ -24,10 +25,13 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telco360 import zones
 from telco360.contracts import DATASETS, Column, Contract, get_contract
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 REPO = Path(__file__).resolve().parents[1]
 BENCH_OUT = Path(os.environ.get("BENCH_OUT", REPO / "bench-out"))
@@ -88,6 +92,26 @@ def stopwatch() -> Iterator[list[float]]:
         yield out
     finally:
         out.append(time.perf_counter() - began)
+
+
+def bench_parser(description: str) -> argparse.ArgumentParser:
+    """The options every job bench shares: --quick and --out."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help=f"a small smoke run (or {QUICK_ENV}=1)")
+    parser.add_argument("--out", type=Path, default=BENCH_OUT, help="cache and scratch folder (bench-out/)")
+    return parser
+
+
+def started_spark(app: str) -> SparkSession:
+    """A local[2] session, started and warmed before any figure is taken; says how long that took."""
+    from telco360.spark.session import local_spark
+
+    with stopwatch() as started:
+        spark = local_spark(app, cores=2)
+        spark.range(1).count()
+    print(f"Spark start-up {started[0]:.1f} s (local[{spark.sparkContext.defaultParallelism}]; "
+          "not counted in any figure below)", flush=True)
+    return spark
 
 
 # --- the generated source -----------------------------------------------------------------------

@@ -16,7 +16,6 @@ Then the project's clean partitions are checked against DuckDB's (row counts and
 
 from __future__ import annotations
 
-import argparse
 import logging
 import shutil
 import sys
@@ -239,21 +238,13 @@ def table(result: JobAResult) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help=f"a small smoke run (or {R.QUICK_ENV}=1)")
-    parser.add_argument("--out", type=Path, default=R.BENCH_OUT, help="cache and scratch folder (bench-out/)")
+    parser = R.bench_parser(__doc__.splitlines()[0])
     parser.add_argument("--no-per-dataset", action="store_true", help="skip the per-dataset run_clean runs")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each measurement; the best is shown (1)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    from telco360.spark.session import local_spark
-
     params = R.params_from_env(args.quick)
-    with R.stopwatch() as started:
-        spark = local_spark("bench-job-a", cores=2)
-        spark.range(1).count()
-    print(f"Spark start-up {started[0]:.1f} s (local[{spark.sparkContext.defaultParallelism}]; "
-          "not counted in any figure below)", flush=True)
+    spark = R.started_spark("bench-job-a")
     try:
         result = run(spark, params, args.out, per_dataset=not args.no_per_dataset, repeats=max(1, args.repeat))
     finally:

@@ -15,7 +15,6 @@ check that DuckDB's tables equal the project's staging tables (row counts and co
 
 from __future__ import annotations
 
-import argparse
 import logging
 import shutil
 import sys
@@ -211,22 +210,14 @@ def table(result: JobBResult) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help=f"a small smoke run (or {R.QUICK_ENV}=1)")
-    parser.add_argument("--out", type=Path, default=R.BENCH_OUT, help="cache and scratch folder (bench-out/)")
+    parser = R.bench_parser(__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, help="days of history (30; --quick: 3)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    from telco360.spark.session import local_spark
-
     params = R.params_from_env(args.quick)
     if args.days:
         params = R.with_days(params, args.days)
-    with R.stopwatch() as started:
-        spark = local_spark("bench-job-b", cores=2)
-        spark.range(1).count()
-    print(f"Spark start-up {started[0]:.1f} s (local[{spark.sparkContext.defaultParallelism}]; "
-          "not counted in any figure below)", flush=True)
+    spark = R.started_spark("bench-job-b")
     try:
         result = run(spark, params, args.out)
     finally:
