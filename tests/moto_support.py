@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -116,3 +118,36 @@ def patch_step_functions(monkeypatch: Any, sleep: Callable[[float], None] | None
         return details
 
     monkeypatch.setattr(execution_module.Execution, "get_start_execution_details", aws_start_time)
+
+
+# A Glue run's (from, to) state transitions in moto: straight to a final state, or held RUNNING.
+Transitions = list[tuple[str, str]]
+
+
+@contextmanager
+def scripted_glue_runs(monkeypatch: Any, transitions: Callable[[Any, Any], Transitions],
+                       before_start: Callable[[Any], None] | None = None) -> Iterator[None]:
+    """Glue runs started in moto (by the state machine's ``.sync`` tasks) follow a script: each new
+    run takes the transitions ``transitions(job, run)`` returns, with moto's "immediate" progression;
+    ``before_start(job)`` may raise instead, as StartJobRun does. Starts are serialized: moto starts
+    runs from the executions' threads."""
+    from moto.glue import models as glue_models
+    from moto.moto_api import state_manager
+
+    original_start = glue_models.FakeJob.start_job_run
+    lock = threading.Lock()
+
+    def scripted_start(self: Any, *args: Any, **kwargs: Any) -> str:
+        with lock:
+            if before_start is not None:
+                before_start(self)
+            run_id: str = original_start(self, *args, **kwargs)
+            self.job_runs[-1]._transitions = transitions(self, self.job_runs[-1])
+            return run_id
+
+    monkeypatch.setattr(glue_models.FakeJob, "start_job_run", scripted_start)
+    state_manager.set_transition(model_name="glue::job_run", transition={"progression": "immediate"})
+    try:
+        yield
+    finally:
+        state_manager.unset_transition("glue::job_run")

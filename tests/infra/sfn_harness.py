@@ -13,7 +13,6 @@ are patched as DEVELOPERS.md says (``moto_support``).
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -26,8 +25,14 @@ from typing import Any
 
 import boto3
 from moto import mock_aws
-from moto.moto_api import state_manager
-from moto_support import MOTO_CONFIG, condition_holds, load_template, patch_step_functions
+from moto_support import (
+    MOTO_CONFIG,
+    Transitions,
+    condition_holds,
+    load_template,
+    patch_step_functions,
+    scripted_glue_runs,
+)
 
 from telco360 import runs
 from telco360.reports import SnapshotReport, StageReport
@@ -290,51 +295,37 @@ class Pipeline:
 
 @contextmanager
 def pipeline(monkeypatch: Any, script: GlueScript | None = None) -> Iterator[Pipeline]:
-    from moto.glue import models as glue_models
     from moto.glue.exceptions import ConcurrentRunsExceededException
 
     script = script or GlueScript()
-    lock = threading.Lock()
     holder: list[Pipeline] = []
     patch_step_functions(monkeypatch, sleep=lambda seconds: script.on_retry_wait and script.on_retry_wait(seconds),
                          start_time=lambda: script.start_time)
 
-    original_start = glue_models.FakeJob.start_job_run
+    def refuse_when_scripted(job: Any) -> None:
+        if script.start_errors.get(job.name, 0) > 0:
+            script.start_errors[job.name] -= 1
+            raise ConcurrentRunsExceededException(f"Job with name {job.name} already running")
 
-    def scripted_start(self: Any, *args: Any, **kwargs: Any) -> str:
-        with lock:
-            if script.start_errors.get(self.name, 0) > 0:
-                script.start_errors[self.name] -= 1
-                raise ConcurrentRunsExceededException(f"Job with name {self.name} already running")
-            run_id = original_start(self, *args, **kwargs)
-            run = self.job_runs[-1]
-            arguments = run.arguments or {}
-            final = script.next_outcome(self.name, arguments)
-            if self.name == STAGE_JOB and final == "SUCCEEDED" and script.write_report:
-                # Job B writes its report before it ends; the state machine reads it next.
-                boto3.client("s3", region_name=REGION).put_object(
-                    Bucket=BUCKET, Key=arguments["--report_key"],
-                    Body=json.dumps(script.stage_report(arguments).to_dict()).encode())
-            if self.name in script.hold:
-                run._transitions = [("STARTING", "RUNNING")]  # RUNNING until release_held()
-                holder[0].held.append((run, final))
-            else:
-                # A run goes straight to the scripted final state ("immediate" progression below).
-                run._transitions = [("STARTING", "RUNNING"), ("RUNNING", final)]
-            return run_id
+    def scripted(job: Any, run: Any) -> Transitions:
+        arguments = run.arguments or {}
+        final = script.next_outcome(job.name, arguments)
+        if job.name == STAGE_JOB and final == "SUCCEEDED" and script.write_report:
+            # Job B writes its report before it ends; the state machine reads it next.
+            boto3.client("s3", region_name=REGION).put_object(
+                Bucket=BUCKET, Key=arguments["--report_key"],
+                Body=json.dumps(script.stage_report(arguments).to_dict()).encode())
+        if job.name in script.hold:
+            holder[0].held.append((run, final))
+            return [("STARTING", "RUNNING")]  # RUNNING until release_held()
+        return [("STARTING", "RUNNING"), ("RUNNING", final)]
 
-    monkeypatch.setattr(glue_models.FakeJob, "start_job_run", scripted_start)
-
-    state_manager.set_transition(model_name="glue::job_run", transition={"progression": "immediate"})
-    try:
-        with mock_aws(config=MOTO_CONFIG):
-            machine = Pipeline(script)
-            holder.append(machine)
-            yield machine
-            machine.release_held()
-            _settle(machine)
-    finally:
-        state_manager.unset_transition("glue::job_run")
+    with scripted_glue_runs(monkeypatch, scripted, before_start=refuse_when_scripted), mock_aws(config=MOTO_CONFIG):
+        machine = Pipeline(script)
+        holder.append(machine)
+        yield machine
+        machine.release_held()
+        _settle(machine)
 
 
 def _settle(machine: Pipeline, timeout: float = 30.0) -> None:

@@ -23,8 +23,14 @@ from typing import Any
 
 import boto3
 from moto import mock_aws
-from moto.moto_api import state_manager
-from moto_support import MOTO_CONFIG, condition_holds, load_template, patch_step_functions
+from moto_support import (
+    MOTO_CONFIG,
+    Transitions,
+    condition_holds,
+    load_template,
+    patch_step_functions,
+    scripted_glue_runs,
+)
 
 from telco360 import runs
 from telco360.reports import SnapshotReport, StageReport
@@ -263,28 +269,18 @@ def _write_stage_report(arguments: dict[str, str]) -> None:
 def moto_stack(monkeypatch: Any, stack_name: str, failing_jobs: tuple[str, ...] = ()) -> Iterator[Deployed]:
     """The stack in moto with Step Functions executing the real ASL; Glue runs of the logical jobs in
     ``failing_jobs`` ("clean", "stage") end FAILED, every other run SUCCEEDED."""
-    from moto.glue import models as glue_models
-
     patch_step_functions(monkeypatch)
-    original_start = glue_models.FakeJob.start_job_run
     failing: set[str] = set()
 
-    def scripted_start(self: Any, *args: Any, **kwargs: Any) -> str:
-        run_id = original_start(self, *args, **kwargs)
-        final = "FAILED" if self.name in failing else "SUCCEEDED"
-        arguments = self.job_runs[-1].arguments or {}
+    def scripted(job: Any, run: Any) -> Transitions:
+        final = "FAILED" if job.name in failing else "SUCCEEDED"
+        arguments = run.arguments or {}
         if final == "SUCCEEDED" and "--report_key" in arguments:
             _write_stage_report(arguments)  # what Job B writes before it ends; the state machine reads it
-        self.job_runs[-1]._transitions = [("STARTING", "RUNNING"), ("RUNNING", final)]
-        return run_id
+        return [("STARTING", "RUNNING"), ("RUNNING", final)]
 
-    monkeypatch.setattr(glue_models.FakeJob, "start_job_run", scripted_start)
-    state_manager.set_transition(model_name="glue::job_run", transition={"progression": "immediate"})
-    try:
-        with mock_aws(config=MOTO_CONFIG):
-            deployed = deploy(stack_name)
-            failing.update({"clean": deployed.clean_job, "stage": deployed.stage_job}[j] for j in failing_jobs)
-            yield deployed
-            _settle(deployed)
-    finally:
-        state_manager.unset_transition("glue::job_run")
+    with scripted_glue_runs(monkeypatch, scripted), mock_aws(config=MOTO_CONFIG):
+        deployed = deploy(stack_name)
+        failing.update({"clean": deployed.clean_job, "stage": deployed.stage_job}[j] for j in failing_jobs)
+        yield deployed
+        _settle(deployed)

@@ -343,7 +343,7 @@ def test_customer_360_plan_columns_are_exactly_the_plans_contract_without_its_ke
     plans = get_contract("plans")
     assert sorted(CUSTOMER_360_PLAN_COLUMNS) == sorted(set(plans.column_names) - set(plans.business_key))
     assert len(set(CUSTOMER_360_PLAN_COLUMNS)) == len(CUSTOMER_360_PLAN_COLUMNS)
-    # every customer column comes first, then the plan columns in contract.md's order, then lineage
+    # every customer column comes first, then the plan columns in docs/spec.md §4's order, then lineage
     names = staging_schema("customer_360").fieldNames()
     customers = list(get_contract("customers").column_names)
     assert names == [*customers, *CUSTOMER_360_PLAN_COLUMNS, "_source_file", "_line", "_ingest_date"]

@@ -56,7 +56,7 @@ LINEAGE: tuple[T.StructField, ...] = (
 )
 LATEST_ORDER: tuple[str, ...] = (INGEST_DATE, SOURCE_FILE, LINE)
 
-# The plan columns customer_360 appends, in contract.md §4's order (not the plans contract's).
+# The plan columns customer_360 appends, in docs/spec.md §4's order (not the plans contract's).
 CUSTOMER_360_PLAN_COLUMNS: tuple[str, ...] = (
     "plan_name", "plan_category", "monthly_price", "data_allowance_gb",
     "voice_minutes", "sms_allowance", "roaming_enabled", "validity_days",
