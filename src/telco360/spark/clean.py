@@ -51,7 +51,7 @@ log = logging.getLogger("telco360.clean")
 JOB = "clean"
 # Output files sized for a warehouse bulk load: about this much input per output file.
 TARGET_FILE_BYTES = 128 * 1024 * 1024
-_RAW_PREFIX, _NOT_TEXT_PREFIX = "_raw__", "_not_text__"
+_RAW_PREFIX, _TEXT_PREFIX, _NOT_TEXT_PREFIX = "_raw__", "_text__", "_not_text__"
 _MALFORMED, _VALID = "_malformed", "_valid"
 
 
@@ -76,18 +76,24 @@ def check_records(records: DataFrame, contract: Contract) -> DataFrame:
     """Raw records -> one row each with the raw text (``_raw__<column>``), the typed values, the
     reasons (``{column, code}``, empty when the record is valid) and provenance.
 
-    The typed values are materialized before the reasons read them: unmaterialized, Spark would
-    recompute every cast for each use. Trimming is cheap and simply repeated."""
+    Each step is materialized before the next reads it: unmaterialized, Spark would recompute an
+    expression for each use. The cleaned texts are one step (a cast such as the timestamp's reads its
+    text several times, and the checks read it again), the typed values the next (measured: about
+    10 % of activity's check CPU less than trimming inside every cast)."""
     provenance = (RAW_RECORD, SOURCE_FILE, LINE, UNKNOWN)
     raw = {c.name: F.col(FIELDS)[c.name] for c in contract.columns}
-    values = materialized(records.select(
+    texts = materialized(records.select(
         *provenance,
         F.col(RAW_RECORD).isNotNull().alias(_MALFORMED),
         *(F.array_contains(NOT_TEXT, c.name).alias(_NOT_TEXT_PREFIX + c.name) for c in _strings(contract)),
         *(raw[c.name].alias(_RAW_PREFIX + c.name) for c in contract.columns),
-        *(typed_value(clean_text(raw[c.name]), c).alias(c.name) for c in contract.columns),
+        *(clean_text(raw[c.name]).alias(_TEXT_PREFIX + c.name) for c in contract.columns),
     ))
-    found = [column_reason(clean_text(F.col(_RAW_PREFIX + c.name)), F.col(c.name), c) for c in contract.columns]
+    values = materialized(texts.select(
+        *texts.columns,
+        *(typed_value(F.col(_TEXT_PREFIX + c.name), c).alias(c.name) for c in contract.columns),
+    ))
+    found = [column_reason(F.col(_TEXT_PREFIX + c.name), F.col(c.name), c) for c in contract.columns]
     not_text = [F.when(F.col(_NOT_TEXT_PREFIX + c.name), reason(c.name, ReasonCode.INVALID_STRING))
                 for c in _strings(contract)]
     # Almost every record is valid: one boolean per column decides that, and only an invalid record
@@ -121,7 +127,7 @@ def _column_valid(column: Column) -> SparkColumn:
     value = F.col(column.name)
     if column.required:
         return value.isNotNull()
-    return value.isNotNull() | clean_text(F.col(_RAW_PREFIX + column.name)).isNull()
+    return value.isNotNull() | F.col(_TEXT_PREFIX + column.name).isNull()
 
 
 def _strings(contract: Contract) -> list[Column]:
