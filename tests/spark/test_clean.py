@@ -17,7 +17,7 @@ from telco360 import zones
 from telco360.contracts import get_contract, normalize_name
 from telco360.spark.clean import lake_uri, output_files, run_clean
 from telco360.spark.lakefs import LakeFS
-from telco360.spark.read_raw import FIELDS, UNKNOWN, normalized_name, read_records
+from telco360.spark.read_raw import COMPACT_JSON, FIELDS, UNKNOWN, normalized_name, read_records
 from telco360.spark.schemas import clean_schema, quarantine_schema
 
 D, D2 = "2025-01-05", "2025-01-06"
@@ -225,6 +225,44 @@ def test_aliases_map_to_the_contract_column_in_both_formats(spark, tmp_path: Pat
     got = read_records(spark, fs, files, contract).orderBy("_source_file").collect()
     # THEN the alias became the contract name and unknown names are listed
     assert [(r[FIELDS]["customer_id"], r[UNKNOWN]) for r in got] == [("C1", ["mystery"]), ("C2", [])]
+
+
+def test_json_values_are_stored_as_compact_json_however_the_line_spells_them(spark, tmp_path: Path) -> None:
+    # GIVEN NDJSON payloads as objects (numbers Jackson rewrites, escapes, unicode, spaces, the key's
+    # name in another value) and the lines that must not take the short cut past re-serializing: JSON
+    # text in a string, a repeated key holding a string, an escaped key
+    base = {"event_id": "E", "customer_id": "C1", "event_type": "login", "event_timestamp": "2025-01-05T00:00:00Z"}
+    payload = r'{"n":1.50,"e":1E+2,"big":12345678901234567890,"s":"a\/b é \"q\"","l":[1, {"x":null}]}'
+    head = '{"event_id":"%s","customer_id":"C1","event_type":"login","event_timestamp":"2025-01-05T00:00:00Z",'
+    lines = [
+        head % "E1" + '"payload":' + payload + "}",
+        json.dumps({**base, "event_id": "E2", "payload": '{ "a" : [1, 2] }'}),
+        head % "E3" + r'"payload":{"a": 1},"payload":"{ \"b\" : 2 }"}',
+        head % "E4" + r'"pay\u006coad":"{ \"c\" : 3 }","device_type":"x"}',
+        head % "E5" + '"payload" : { "d" : 4 }}',
+        json.dumps({**base, "event_id": "E6", "device_type": "payload", "payload": {"e": [5, 6]}}),
+        json.dumps({**base, "event_id": "E7", "payload": "{not json"}),
+        json.dumps({**base, "event_id": "E8", "payload": {"f": 7}}),
+    ]
+    put(tmp_path, "activity", "a.ndjson", "\n".join(lines) + "\n")
+    # WHEN Job A cleans them
+    run_clean(spark, str(tmp_path), D, datasets=("activity",))
+    # THEN every clean payload is what get_json_object prints for the parsed value
+    clean = rows(spark, str(tmp_path / zones.partition(zones.CLEAN, "activity", D)))
+    expected = spark.createDataFrame([(payload,)], "p string").select(
+        F.get_json_object("p", "$")).first()[0]
+    assert {r["event_id"]: r["payload"] for r in clean} == {
+        "E1": expected, "E2": '{"a":[1,2]}', "E3": '{"b":2}', "E4": '{"c":3}', "E5": '{"d":4}', "E6": '{"e":[5,6]}',
+        "E8": '{"f":7}',
+    }
+    assert '"n":1.5' in expected and '"e":100.0' in expected  # the parser did rewrite the numbers
+    # AND only the plain objects took the short cut past the re-serialization
+    fs = LakeFS(spark)
+    files = fs.list_files(zones.archive_path(lake_uri(str(tmp_path)), "activity", D))
+    records = read_records(spark, fs, files, get_contract("activity")).collect()
+    assert sorted(r[FIELDS]["event_id"] for r in records if r[COMPACT_JSON]) == ["E1", "E5", "E6", "E8"]
+    quarantined = rows(spark, str(tmp_path / zones.partition(zones.QUARANTINE, "activity", D)))
+    assert [(r["event_id"], reasons_of(r)) for r in quarantined] == [("E7", ["payload:invalid_json"])]
 
 
 # --- splits, reruns, empty days -----------------------------------------------------------------------

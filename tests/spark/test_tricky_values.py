@@ -12,7 +12,7 @@ from pyspark.sql import functions as F
 
 from telco360.contracts import Column, Contract, get_contract
 from telco360.spark.clean import check_records, clean_rows
-from telco360.spark.read_raw import FIELDS, NOT_TEXT, UNKNOWN
+from telco360.spark.read_raw import COMPACT_JSON, FIELDS, NOT_TEXT, UNKNOWN
 from telco360.spark.schemas import LINE, RAW_RECORD, REASONS, SOURCE_FILE
 
 CUSTOMERS, PLANS, ACTIVITY = get_contract("customers"), get_contract("plans"), get_contract("activity")
@@ -123,11 +123,11 @@ def _text(expected: Any) -> Any:
 def _records(spark: Any, contract: Contract, cases: list[tuple[int, str, str]]) -> Any:
     fields = ", ".join(f"{n} string" for n in contract.column_names)
     schema = (f"{SOURCE_FILE} string, {LINE} bigint, {RAW_RECORD} string, {FIELDS} struct<{fields}>, "
-              f"{UNKNOWN} array<string>, {NOT_TEXT} array<string>")
+              f"{UNKNOWN} array<string>, {NOT_TEXT} array<string>, {COMPACT_JSON} boolean")
     rows = []
     for line, column, raw in cases:
         values = {**REQUIRED[contract.name], column: raw}
-        rows.append(("cases", line, None, tuple(values.get(n) for n in contract.column_names), [], []))
+        rows.append(("cases", line, None, tuple(values.get(n) for n in contract.column_names), [], [], False))
     return spark.createDataFrame(rows, schema)
 
 

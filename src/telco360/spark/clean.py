@@ -35,7 +35,7 @@ from telco360.reports import RECORD, CleanReport, DatasetCleanReport, FileReport
 from telco360.spark.casting import clean_text, column_reason, reason, typed_value
 from telco360.spark.evolution import write_version_marker
 from telco360.spark.lakefs import LakeFile, LakeFS
-from telco360.spark.read_raw import FIELDS, NOT_TEXT, UNKNOWN, materialized, read_records
+from telco360.spark.read_raw import COMPACT_JSON, FIELDS, NOT_TEXT, UNKNOWN, materialized, read_records
 from telco360.spark.schemas import (
     LINE,
     RAW_RECORD,
@@ -84,6 +84,7 @@ def check_records(records: DataFrame, contract: Contract) -> DataFrame:
     raw = {c.name: F.col(FIELDS)[c.name] for c in contract.columns}
     texts = materialized(records.select(
         *provenance,
+        COMPACT_JSON,
         F.col(RAW_RECORD).isNotNull().alias(_MALFORMED),
         *(F.array_contains(NOT_TEXT, c.name).alias(_NOT_TEXT_PREFIX + c.name) for c in _strings(contract)),
         *(raw[c.name].alias(_RAW_PREFIX + c.name) for c in contract.columns),
@@ -91,7 +92,7 @@ def check_records(records: DataFrame, contract: Contract) -> DataFrame:
     ))
     values = materialized(texts.select(
         *texts.columns,
-        *(typed_value(F.col(_TEXT_PREFIX + c.name), c).alias(c.name) for c in contract.columns),
+        *(_typed(c).alias(c.name) for c in contract.columns),
     ))
     found = [column_reason(F.col(_TEXT_PREFIX + c.name), F.col(c.name), c) for c in contract.columns]
     not_text = [F.when(F.col(_NOT_TEXT_PREFIX + c.name), reason(c.name, ReasonCode.INVALID_STRING))
@@ -119,6 +120,15 @@ def check_records(records: DataFrame, contract: Contract) -> DataFrame:
         REASONS,
         *provenance,
     )
+
+
+def _typed(column: Column) -> SparkColumn:
+    text = F.col(_TEXT_PREFIX + column.name)
+    if column.type == "json":
+        # An NDJSON object is already compact JSON text (read_raw): only other values are re-serialized.
+        printed = F.col(COMPACT_JSON) & F.col(_RAW_PREFIX + column.name).startswith("{")
+        return F.when(printed, text).otherwise(typed_value(text, column))
+    return typed_value(text, column)
 
 
 def _column_valid(column: Column) -> SparkColumn:

@@ -1,11 +1,13 @@
 """Archived files (CSV or NDJSON, optionally gzipped, mixed within a day) -> one record layout.
 
-Both formats become rows of ``(_source_file, _line, _raw_record, _fields, _unknown, _not_text)``:
-``_fields`` holds each contract column's raw text (null where the record does not name it),
-``_unknown`` lists the normalized names the contract does not know (dropped, but counted in the run
-report), ``_raw_record`` holds the line of a record that did not parse at all (every field is then
-null) and ``_not_text`` the string columns whose NDJSON value was not text (docs/spec.md §2). Casting happens
-once, later, on this layout, so CSV and NDJSON follow exactly the same rules.
+Both formats become rows of ``(_source_file, _line, _raw_record, _fields, _unknown, _not_text,
+_compact_json)``: ``_fields`` holds each contract column's raw text (null where the record does not
+name it), ``_unknown`` lists the normalized names the contract does not know (dropped, but counted in
+the run report), ``_raw_record`` holds the line of a record that did not parse at all (every field is
+then null), ``_not_text`` the string columns whose NDJSON value was not text (docs/spec.md §2) and
+``_compact_json`` is true when a ``json`` column's value that starts with ``{`` is known to be compact
+JSON already (an NDJSON object, which the parser prints compactly). Casting happens once, later, on
+this layout, so CSV and NDJSON follow exactly the same rules.
 
 How the files are read, and why it is fast (docs/benchmarks.md):
 
@@ -41,7 +43,7 @@ from telco360.formats import file_kind
 from telco360.spark.lakefs import LakeFile, LakeFS
 from telco360.spark.schemas import LINE, RAW_RECORD, SOURCE_FILE
 
-FIELDS, UNKNOWN, NOT_TEXT = "_fields", "_unknown", "_not_text"
+FIELDS, UNKNOWN, NOT_TEXT, COMPACT_JSON = "_fields", "_unknown", "_not_text", "_compact_json"
 _TEXT, _BLOCK, _ROW_ID = "_text", "_block", "_id"
 _FIRST_ID, _BEFORE, _ODD, _RAW = "_first_id", "_before", "_odd", "_raw"
 # A CSV header is one record at the top of the file; this is far more than any real header needs.
@@ -52,7 +54,7 @@ _BLANK_JSON = r"^\s*$"
 _JSON_FRACTION = r"^-?[0-9]+(\.[0-9]+([eE][+-]?[0-9]+)?|[eE][+-]?[0-9]+)$"
 # Split a whole file after each line break (LF, CRLF or a lone CR), keeping the breaks.
 _AFTER_LINE_BREAK = r"(?<=\n)|(?<=\r)(?!\n)"
-RECORD_COLUMNS: tuple[str, ...] = (SOURCE_FILE, LINE, RAW_RECORD, FIELDS, UNKNOWN, NOT_TEXT)
+RECORD_COLUMNS: tuple[str, ...] = (SOURCE_FILE, LINE, RAW_RECORD, FIELDS, UNKNOWN, NOT_TEXT, COMPACT_JSON)
 
 
 def _no_names() -> SparkColumn:
@@ -155,6 +157,18 @@ def _not_text(contract: Contract, text: SparkColumn, fields: SparkColumn, raw: S
     return F.when(any_suspect, F.filter(suspects, lambda name: ~quoted(name)))
 
 
+def _objects_as_printed(text: SparkColumn) -> SparkColumn:
+    """True when a ``json`` column's value that starts with ``{`` can only be an object the parser
+    printed, which is compact JSON already (what get_json_object would print again), so the cast skips
+    re-parsing and re-printing it (measured: about 3 % of activity's check time on the bench day, whose
+    payloads hold one or two keys).
+
+    Such a value could otherwise only be a JSON string whose text starts with ``{``, written in the
+    line as ``"{`` or with a ``\\u`` escape: a line with neither has none. Two byte searches decide it
+    (``contains``, not ``instr``: Spark's ``indexOf`` steps character by character)."""
+    return ~text.contains('"{') & ~text.contains("\\u")
+
+
 def _ndjson_records(spark: SparkSession, files: Sequence[LakeFile], contract: Contract) -> DataFrame:
     lines = numbered_lines(spark, files, csv_quotes=False).frame
     name_map = F.create_map(*(F.lit(x) for pair in contract.name_map.items() for x in pair))
@@ -168,7 +182,8 @@ def _ndjson_records(spark: SparkSession, files: Sequence[LakeFile], contract: Co
 
     known = _known_names(contract)
     # The parse runs once (materialized); everything after it reads columns, in one projection.
-    parsed = materialized(lines.filter(~F.col(_TEXT).rlike(_BLANK_JSON)).select(
+    # A line that opens an object is not blank: only the others pay for the regex.
+    parsed = materialized(lines.filter(F.col(_TEXT).startswith("{") | ~F.col(_TEXT).rlike(_BLANK_JSON)).select(
         SOURCE_FILE, LINE, _TEXT, F.from_json(_TEXT, "map<string,string>").alias(_RAW)))
     raw = F.col(_RAW)
     # Usually every key is already a contract name: then the parsed map is used as it is, with no
@@ -191,10 +206,11 @@ def _ndjson_records(spark: SparkSession, files: Sequence[LakeFile], contract: Co
         F.struct(*(F.try_element_at(keyed, F.lit(name)).alias(name) for name in contract.column_names)).alias(FIELDS),
         F.when(spelled_out | raw.isNull(), _no_names())
         .otherwise(F.array_except(F.map_keys(keyed), known)).alias(UNKNOWN),
+        _objects_as_printed(F.col(_TEXT)).alias(COMPACT_JSON),
     ))
     not_text = _not_text(contract, F.col(_TEXT), F.col(FIELDS), raw, canonical)
     return records.select(SOURCE_FILE, LINE, RAW_RECORD, FIELDS, UNKNOWN,
-                          F.coalesce(not_text, _no_names()).alias(NOT_TEXT))
+                          F.coalesce(not_text, _no_names()).alias(NOT_TEXT), COMPACT_JSON)
 
 
 # --- CSV -------------------------------------------------------------------------------------------
@@ -254,6 +270,7 @@ def _csv_group(lines: DataFrame, header: CsvHeader, contract: Contract) -> DataF
                        for n in contract.column_names)).alias(FIELDS),
             F.array(*(F.lit(n) for n in unknown)).cast("array<string>").alias(UNKNOWN),
             _no_names().alias(NOT_TEXT),
+            F.lit(False).alias(COMPACT_JSON),  # CSV text is whatever the producer wrote
         )
     )
 
@@ -284,6 +301,7 @@ def _empty(spark: SparkSession, contract: Contract) -> DataFrame:
         T.StructField(FIELDS, T.StructType([T.StructField(n, T.StringType()) for n in contract.column_names])),
         T.StructField(UNKNOWN, T.ArrayType(T.StringType())),
         T.StructField(NOT_TEXT, T.ArrayType(T.StringType())),
+        T.StructField(COMPACT_JSON, T.BooleanType()),
     ])
     return spark.createDataFrame([], schema)
 
