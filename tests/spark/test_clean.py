@@ -230,7 +230,7 @@ def test_aliases_map_to_the_contract_column_in_both_formats(spark, tmp_path: Pat
 def test_json_values_are_stored_as_compact_json_however_the_line_spells_them(spark, tmp_path: Path) -> None:
     # GIVEN NDJSON payloads as objects (numbers Jackson rewrites, escapes, unicode, spaces, the key's
     # name in another value) and the lines that must not take the short cut past re-serializing: JSON
-    # text in a string, a repeated key holding a string, an escaped key
+    # text in a string (double- or single-quoted), a repeated key holding a string, an escaped key
     base = {"event_id": "E", "customer_id": "C1", "event_type": "login", "event_timestamp": "2025-01-05T00:00:00Z"}
     payload = r'{"n":1.50,"e":1E+2,"big":12345678901234567890,"s":"a\/b é \"q\"","l":[1, {"x":null}]}'
     head = '{"event_id":"%s","customer_id":"C1","event_type":"login","event_timestamp":"2025-01-05T00:00:00Z",'
@@ -243,6 +243,7 @@ def test_json_values_are_stored_as_compact_json_however_the_line_spells_them(spa
         json.dumps({**base, "event_id": "E6", "device_type": "payload", "payload": {"e": [5, 6]}}),
         json.dumps({**base, "event_id": "E7", "payload": "{not json"}),
         json.dumps({**base, "event_id": "E8", "payload": {"f": 7}}),
+        head % "E9" + """"payload":'{ "g" : 8 }'}""",  # Spark's parser reads single-quoted strings
     ]
     put(tmp_path, "activity", "a.ndjson", "\n".join(lines) + "\n")
     # WHEN Job A cleans them
@@ -253,7 +254,7 @@ def test_json_values_are_stored_as_compact_json_however_the_line_spells_them(spa
         F.get_json_object("p", "$")).first()[0]
     assert {r["event_id"]: r["payload"] for r in clean} == {
         "E1": expected, "E2": '{"a":[1,2]}', "E3": '{"b":2}', "E4": '{"c":3}', "E5": '{"d":4}', "E6": '{"e":[5,6]}',
-        "E8": '{"f":7}',
+        "E8": '{"f":7}', "E9": '{"g":8}',
     }
     assert '"n":1.5' in expected and '"e":100.0' in expected  # the parser did rewrite the numbers
     # AND only the plain objects took the short cut past the re-serialization

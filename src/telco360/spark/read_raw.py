@@ -163,10 +163,11 @@ def _objects_as_printed(text: SparkColumn) -> SparkColumn:
     re-parsing and re-printing it (measured: about 3 % of activity's check time on the bench day, whose
     payloads hold one or two keys).
 
-    Such a value could otherwise only be a JSON string whose text starts with ``{``, written in the
-    line as ``"{`` or with a ``\\u`` escape: a line with neither has none. Two byte searches decide it
-    (``contains``, not ``instr``: Spark's ``indexOf`` steps character by character)."""
-    return ~text.contains('"{') & ~text.contains("\\u")
+    Such a value could otherwise only be a string whose text starts with ``{``, written in the line as
+    ``"{``, ``'{`` (Spark's JSON parser accepts single quotes) or with a ``\\u`` escape: a line with
+    none of them has none. Byte searches decide it (``contains``, not ``instr``: Spark's ``indexOf``
+    steps character by character)."""
+    return ~(text.contains('"{') | text.contains("'{") | text.contains("\\u"))
 
 
 def _ndjson_records(spark: SparkSession, files: Sequence[LakeFile], contract: Contract) -> DataFrame:
