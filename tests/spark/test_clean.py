@@ -268,13 +268,13 @@ def test_json_values_are_stored_as_compact_json_however_the_line_spells_them(spa
 
 # --- splits, reruns, empty days -----------------------------------------------------------------------
 def test_output_files_follow_the_input_size_and_the_cores() -> None:
-    # GIVEN days of 1 KB, 20 MB, 120 MB and 1 GB of input
+    # GIVEN days of 1 KB, 12 MB, 20 MB, 120 MB and 1 GB of input
     mb = 1024 * 1024
     # WHEN a 2-core and a 40-core cluster size their clean files
-    # THEN a tiny day is one file, a day worth splitting gets a file per core (16 MB each at least),
+    # THEN a tiny day is one file, a day worth splitting gets a file per core (8 MB each at least),
     # and a big day a file per 128 MB
-    assert [output_files(n, cores=2) for n in (1024, 20 * mb, 120 * mb, 1024 * mb)] == [1, 1, 2, 8]
-    assert [output_files(n, cores=40) for n in (1024, 20 * mb, 120 * mb, 1024 * mb)] == [1, 1, 7, 40]
+    assert [output_files(n, cores=2) for n in (1024, 12 * mb, 20 * mb, 120 * mb, 1024 * mb)] == [1, 1, 2, 2, 8]
+    assert [output_files(n, cores=40) for n in (1024, 12 * mb, 20 * mb, 120 * mb, 1024 * mb)] == [1, 1, 2, 15, 40]
     assert output_files(1024 * mb) == 8
 
 

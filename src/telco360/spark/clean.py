@@ -35,7 +35,7 @@ from telco360.reports import RECORD, CleanReport, DatasetCleanReport, FileReport
 from telco360.spark.casting import clean_text, column_reason, reason, typed_value
 from telco360.spark.evolution import write_version_marker
 from telco360.spark.lakefs import LakeFile, LakeFS
-from telco360.spark.read_raw import COMPACT_JSON, FIELDS, NOT_TEXT, UNKNOWN, materialized, read_records
+from telco360.spark.read_raw import COMPACT_JSON, FIELDS, NOT_TEXT, UNKNOWN, read_records
 from telco360.spark.schemas import (
     LINE,
     RAW_RECORD,
@@ -62,12 +62,12 @@ def lake_uri(lake_root: str) -> str:
 
 
 # Below this much input per file, one more file (and task) for the write is not worth its overhead.
-MIN_FILE_BYTES = 16 * 1024 * 1024
+MIN_FILE_BYTES = 8 * 1024 * 1024
 
 
 def output_files(input_bytes: int, cores: int = 1) -> int:
     """Files for a day's clean rows: one per 128 MB of input, and at least one per core while each
-    still gets 16 MB (encoding Parquet is most of a write: a one-file write runs on one core)."""
+    still gets 8 MB (encoding Parquet is most of a write: a one-file write runs on one core)."""
     per_core = min(cores, input_bytes // MIN_FILE_BYTES)
     return max(1, math.ceil(input_bytes / TARGET_FILE_BYTES), per_core)
 
@@ -76,24 +76,24 @@ def check_records(records: DataFrame, contract: Contract) -> DataFrame:
     """Raw records -> one row each with the raw text (``_raw__<column>``), the typed values, the
     reasons (``{column, code}``, empty when the record is valid) and provenance.
 
-    Each step is materialized before the next reads it: unmaterialized, Spark would recompute an
-    expression for each use. The cleaned texts are one step (a cast such as the timestamp's reads its
-    text several times, and the checks read it again), the typed values the next (measured: about
-    10 % of activity's check CPU less than trimming inside every cast)."""
+    Each step is a select of its own that the next reads as columns, so Spark computes each expression
+    once (docs/benchmarks.md, "steps"). The cleaned texts are one step (a cast such as the timestamp's
+    reads its text several times, and the checks read it again), the typed values the next (measured:
+    about 10 % of activity's check CPU less than trimming inside every cast)."""
     provenance = (RAW_RECORD, SOURCE_FILE, LINE, UNKNOWN)
     raw = {c.name: F.col(FIELDS)[c.name] for c in contract.columns}
-    texts = materialized(records.select(
+    texts = records.select(
         *provenance,
         COMPACT_JSON,
         F.col(RAW_RECORD).isNotNull().alias(_MALFORMED),
         *(F.array_contains(NOT_TEXT, c.name).alias(_NOT_TEXT_PREFIX + c.name) for c in _strings(contract)),
         *(raw[c.name].alias(_RAW_PREFIX + c.name) for c in contract.columns),
         *(clean_text(raw[c.name]).alias(_TEXT_PREFIX + c.name) for c in contract.columns),
-    ))
-    values = materialized(texts.select(
+    )
+    values = texts.select(
         *texts.columns,
         *(_typed(c).alias(c.name) for c in contract.columns),
-    ))
+    )
     found = [column_reason(F.col(_TEXT_PREFIX + c.name), F.col(c.name), c) for c in contract.columns]
     not_text = [F.when(F.col(_NOT_TEXT_PREFIX + c.name), reason(c.name, ReasonCode.INVALID_STRING))
                 for c in _strings(contract)]

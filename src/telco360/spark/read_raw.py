@@ -74,13 +74,6 @@ def _known_names(contract: Contract) -> SparkColumn:
     return F.array(*(F.lit(n) for n in contract.column_names))
 
 
-def materialized(df: DataFrame) -> DataFrame:
-    """The same rows with every column computed once. Spark's optimizer merges consecutive selects
-    and would inline an expression (a JSON parse, a regex) into every place that reads its column;
-    a generator between them (here a one-element ``inline``) keeps each computed once."""
-    return df.select(F.inline(F.array(F.struct(*(F.col(c) for c in df.columns)))))
-
-
 # --- physical lines, numbered ----------------------------------------------------------------------
 @dataclass(frozen=True)
 class NumberedLines:
@@ -182,10 +175,11 @@ def _ndjson_records(spark: SparkSession, files: Sequence[LakeFile], contract: Co
                           normalized_name(key))
 
     known = _known_names(contract)
-    # The parse runs once (materialized); everything after it reads columns, in one projection.
-    # A line that opens an object is not blank: only the others pay for the regex.
-    parsed = materialized(lines.filter(F.col(_TEXT).startswith("{") | ~F.col(_TEXT).rlike(_BLANK_JSON)).select(
-        SOURCE_FILE, LINE, _TEXT, F.from_json(_TEXT, "map<string,string>").alias(_RAW)))
+    # The parse is a step of its own that everything after it reads as a column: Spark computes it once
+    # (docs/benchmarks.md, "steps"). A line that opens an object is not blank: only the others pay for
+    # the regex.
+    parsed = lines.filter(F.col(_TEXT).startswith("{") | ~F.col(_TEXT).rlike(_BLANK_JSON)).select(
+        SOURCE_FILE, LINE, _TEXT, F.from_json(_TEXT, "map<string,string>").alias(_RAW))
     raw = F.col(_RAW)
     # Usually every key is already a contract name: then the parsed map is used as it is, with no
     # per-key function (Spark evaluates lambdas without code generation). Other spellings, aliases
@@ -198,7 +192,7 @@ def _ndjson_records(spark: SparkSession, files: Sequence[LakeFile], contract: Co
     # row; a line that is not a JSON object keeps its text in _raw_record instead. The string rule
     # reads the fields as columns (a second barrier): on the map expression it would cost more than
     # the parse itself.
-    records = materialized(parsed.select(
+    records = parsed.select(
         SOURCE_FILE,
         LINE,
         _TEXT,
@@ -208,7 +202,7 @@ def _ndjson_records(spark: SparkSession, files: Sequence[LakeFile], contract: Co
         F.when(spelled_out | raw.isNull(), _no_names())
         .otherwise(F.array_except(F.map_keys(keyed), known)).alias(UNKNOWN),
         _objects_as_printed(F.col(_TEXT)).alias(COMPACT_JSON),
-    ))
+    )
     not_text = _not_text(contract, F.col(_TEXT), F.col(FIELDS), raw, canonical)
     return records.select(SOURCE_FILE, LINE, RAW_RECORD, FIELDS, UNKNOWN,
                           F.coalesce(not_text, _no_names()).alias(NOT_TEXT), COMPACT_JSON)
@@ -260,8 +254,8 @@ def _csv_group(lines: DataFrame, header: CsvHeader, contract: Contract) -> DataF
     by_name = {name: f"_c{i}" for i, name in enumerate(canonical) if name is not None}
     unknown = sorted({normalize_name(n) for n in header.names if contract.canonical(n) is None})
     parsed = F.from_csv(_TEXT, schema.simpleString(), {"quote": '"', "escape": '"', "mode": "PERMISSIVE"})
-    rows = materialized(lines.where((F.col(LINE) > header.lines) & (F.col(_TEXT) != ""))
-                        .select(SOURCE_FILE, LINE, parsed.alias("_row")))
+    rows = lines.where((F.col(LINE) > header.lines) & (F.col(_TEXT) != "")).select(
+        SOURCE_FILE, LINE, parsed.alias("_row"))
     return (
         rows.select(
             SOURCE_FILE,
