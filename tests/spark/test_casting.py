@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from datetime import date, datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pyspark.sql import functions as F
 
 from telco360.contracts import Column, get_contract
@@ -181,3 +185,75 @@ def test_reason_codes_name_the_column_and_the_rule(spark) -> None:
         ("event_timestamp:required", None),
         (None, "date_of_birth:invalid_date"),
     ]
+
+
+# --- dates and timestamps against a plain-Python reading of docs/spec.md §2 ------------------------
+_DATE_FORM = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+_TIMESTAMP_FORM = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})[T ]([0-9]{2}):([0-9]{2}):([0-9]{2})"
+                             r"(?:\.([0-9]{1,6}))?(Z|[+-][0-9]{2}:[0-9]{2})?")
+
+
+def expected_date(text: str) -> str | None:
+    """The contract's date form, a real calendar day, year 0001 or later."""
+    if not (m := _DATE_FORM.fullmatch(text)) or m[1] == "0000":
+        return None
+    try:
+        return date(int(m[1]), int(m[2]), int(m[3])).isoformat()
+    except ValueError:
+        return None
+
+
+def expected_timestamp(text: str) -> str | None:
+    """The contract's timestamp form, a real time, as UTC text; offsets within Java's ±18:00."""
+    if not (m := _TIMESTAMP_FORM.fullmatch(text)) or m[1] == "0000":
+        return None
+    offset = timedelta()
+    if m[8] and m[8] != "Z":
+        hours, minutes = int(m[8][1:3]), int(m[8][4:6])
+        if minutes > 59 or hours * 60 + minutes > 18 * 60:
+            return None
+        offset = (1 if m[8][0] == "+" else -1) * timedelta(hours=hours, minutes=minutes)
+    try:
+        local = datetime(*(int(m[i]) for i in range(1, 7)), int((m[7] or "").ljust(6, "0")))
+    except ValueError:
+        return None
+    utc = local - offset
+    if not 1 <= utc.year <= 9999:  # beyond what the check below can print; the cases stay clear of it
+        return None
+    return f"{utc.year:04d}-{utc:%m-%d %H:%M:%S.%f}"
+
+
+def _two(low: int, high: int) -> st.SearchStrategy[str]:
+    # Mostly two digits, sometimes one or three: near misses of the form.
+    return st.integers(low, high).map(str).flatmap(
+        lambda v: st.sampled_from([v.zfill(2)] * 8 + [v, v.zfill(3)]))
+
+
+NEAR_TIMESTAMPS = st.builds(
+    lambda y, mo, d, sep, h, mi, s, fraction, offset: f"{y}-{mo}-{d}{sep}{h}:{mi}:{s}{fraction}{offset}",
+    st.one_of(st.integers(0, 9999).map(lambda v: str(v).zfill(4)), st.sampled_from(["0000", "1582", "2024", "99999"])),
+    _two(0, 13), _two(0, 32), st.sampled_from(["T", "T", "T", " ", " ", "t", "  ", "_"]),
+    _two(0, 25), _two(0, 61), _two(0, 61),
+    st.one_of(st.just(""), st.text("0123456789", max_size=8).map(lambda f: "." + f)),
+    st.one_of(st.sampled_from(["", "", "Z", "Z", "z", "+0100", "+05", "UTC", "-00:00", "+18:00", "-18:00", "+18:01"]),
+              st.builds(lambda sign, h, m: f"{sign}{h}:{m}", st.sampled_from("+-"), _two(0, 19), _two(0, 61))),
+)
+
+
+@settings(max_examples=8, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.large_base_example, HealthCheck.data_too_large])
+@given(timestamps=st.lists(NEAR_TIMESTAMPS, min_size=150, max_size=150))
+def test_dates_and_timestamps_are_read_exactly_as_the_contract_spells_them(spark, timestamps) -> None:
+    # GIVEN texts shaped like timestamps, and their first ten characters as dates: valid ones and near
+    # misses (digits out of range, days that do not exist, lower-case t/z, fractions of 0-8 digits,
+    # offsets of every spelling)
+    df = spark.createDataFrame([(t, t[:10]) for t in timestamps], "ts string, d string")
+    # WHEN the timestamp and date rules cast them (one Spark job)
+    rows = df.select(
+        "ts", "d",
+        F.date_format(cast_column(F.col("ts"), COLUMNS["timestamp"]).value, "yyyy-MM-dd HH:mm:ss.SSSSSS").alias("tv"),
+        cast_column(F.col("d"), COLUMNS["date"]).value.cast("string").alias("dv"),
+    ).collect()
+    # THEN each is what a plain reading of docs/spec.md §2 gives: the instant in UTC, or refused
+    assert [(r["ts"], r["tv"]) for r in rows] == [(r["ts"], expected_timestamp(r["ts"])) for r in rows]
+    assert [(r["d"], r["dv"]) for r in rows] == [(r["d"], expected_date(r["d"])) for r in rows]

@@ -94,7 +94,7 @@ def numbered_lines(spark: SparkSession, files: Sequence[LakeFile], *, csv_quotes
     """Every physical line of ``files`` with its exact 1-based line number (see the module doc)."""
     scan = _scan(spark, files)
     # Only lines with a quote pay for counting them (most CSV lines have none).
-    quotes = F.when(F.instr(_TEXT, '"') > 0, F.regexp_count(_TEXT, F.lit('"')) % 2).otherwise(0)
+    quotes = F.when(F.col(_TEXT).contains('"'), F.regexp_count(_TEXT, F.lit('"')) % 2).otherwise(0)
     odd = F.max(quotes) if csv_quotes else F.lit(0)
     splits = (
         scan.groupBy(SOURCE_FILE, _BLOCK)
