@@ -134,7 +134,7 @@ def typed_value(text: SparkColumn, column: Column) -> SparkColumn:
 
 def cast_column(raw: SparkColumn, column: Column) -> Cast:
     """The typed value of one raw text column and its ``ok`` (false only when a non-null text failed
-    its rule), in one expression: for tests and small frames; the job materializes each step."""
+    its rule), in one expression: for tests and small frames; the job computes each step once."""
     text = clean_text(raw)
     value = typed_value(text, column)
     return Cast(value, text.isNull() | value.isNotNull())
