@@ -76,10 +76,10 @@ def check_records(records: DataFrame, contract: Contract) -> DataFrame:
     """Raw records -> one row each with the raw text (``_raw__<column>``), the typed values, the
     reasons (``{column, code}``, empty when the record is valid) and provenance.
 
-    Each step is a select of its own that the next reads as columns, so Spark computes each expression
-    once (docs/benchmarks.md, "steps"). The cleaned texts are one step (a cast such as the timestamp's
-    reads its text several times, and the checks read it again), the typed values the next (measured:
-    about 10 % of activity's check CPU less than trimming inside every cast)."""
+    Each step is a select of its own that the next reads as columns, so Spark computes each
+    expression once (DEVELOPERS.md, on CollapseProject). The cleaned texts are one step (a cast such
+    as the timestamp's reads its text several times, and the checks read it again), the typed values
+    the next (measured: about 10 % of activity's check CPU less than trimming inside every cast)."""
     provenance = (RAW_RECORD, SOURCE_FILE, LINE, UNKNOWN)
     raw = {c.name: F.col(FIELDS)[c.name] for c in contract.columns}
     texts = records.select(

@@ -175,9 +175,9 @@ def _ndjson_records(spark: SparkSession, files: Sequence[LakeFile], contract: Co
                           normalized_name(key))
 
     known = _known_names(contract)
-    # The parse is a step of its own that everything after it reads as a column: Spark computes it once
-    # (docs/benchmarks.md, "steps"). A line that opens an object is not blank: only the others pay for
-    # the regex.
+    # The parse is a step of its own that everything after it reads as a column: Spark computes it
+    # once (DEVELOPERS.md, on CollapseProject). A line that opens an object is not blank: only the
+    # others pay for the regex.
     parsed = lines.filter(F.col(_TEXT).startswith("{") | ~F.col(_TEXT).rlike(_BLANK_JSON)).select(
         SOURCE_FILE, LINE, _TEXT, F.from_json(_TEXT, "map<string,string>").alias(_RAW))
     raw = F.col(_RAW)
