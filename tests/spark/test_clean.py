@@ -343,8 +343,11 @@ def test_real_extracts_clean_without_quarantine(spark, sample_dir: Path, tmp_pat
         expected[dataset] = sum(sum(1 for line in f.open() if line.strip()) - header for f in files)
     # WHEN Job A runs
     report = run_clean(spark, str(tmp_path), D).to_dict()
-    # THEN every record is clean
+    # THEN every record is clean, and each quarantine partition is an empty file of the quarantine schema
     for dataset, n in expected.items():
         assert spark.read.parquet(zones.clean_path(lake_uri(str(tmp_path)), dataset, D)).count() == n
-        assert spark.read.parquet(zones.quarantine_path(lake_uri(str(tmp_path)), dataset, D)).count() == 0
+        quarantined = spark.read.parquet(zones.quarantine_path(lake_uri(str(tmp_path)), dataset, D))
+        assert quarantined.count() == 0
+        assert [(f.name, f.dataType.simpleString()) for f in quarantined.schema] == [
+            (f.name, f.dataType.simpleString()) for f in quarantine_schema(get_contract(dataset))]
         assert report["datasets"][dataset]["rows_quarantined"] == 0
