@@ -15,9 +15,10 @@ from pyspark.sql import functions as F
 
 from telco360 import zones
 from telco360.contracts import get_contract, normalize_name
+from telco360.spark import clean as clean_module
 from telco360.spark.clean import lake_uri, output_files, run_clean
 from telco360.spark.lakefs import LakeFS
-from telco360.spark.read_raw import COMPACT_JSON, FIELDS, UNKNOWN, normalized_name, read_records
+from telco360.spark.read_raw import COMPACT_JSON, FIELDS, UNKNOWN, LineSelection, normalized_name, read_records
 from telco360.spark.schemas import clean_schema, quarantine_schema
 
 D, D2 = "2025-01-05", "2025-01-06"
@@ -264,6 +265,55 @@ def test_json_values_are_stored_as_compact_json_however_the_line_spells_them(spa
     assert sorted(r[FIELDS]["event_id"] for r in records if r[COMPACT_JSON]) == ["E1", "E5", "E6", "E8"]
     quarantined = rows(spark, str(tmp_path / zones.partition(zones.QUARANTINE, "activity", D)))
     assert [(r["event_id"], reasons_of(r)) for r in quarantined] == [("E7", ["payload:invalid_json"])]
+
+
+# --- the quarantine pass reads only what it needs ------------------------------------------------------
+def test_a_line_selection_reads_those_records_and_whole_files_only(spark, lake) -> None:
+    root, _ = lake
+    fs = LakeFS(spark)
+    contract = get_contract("activity")
+    files = fs.list_files(zones.archive_path(lake_uri(str(root)), "activity", D))
+    # WHEN the activity day is read again for line 5 of the CSV (a record stitched over three physical
+    # lines), a line that is no record (the header), and the whole NDJSON file
+    only = LineSelection(lines=[("logs_b.csv", 5), ("logs_b.csv", 1)], files=frozenset({"logs_a.ndjson"}))
+    got = read_records(spark, fs, files, contract, only=only).orderBy("_source_file", "_line").collect()
+    # THEN exactly those records come back, the stitched one whole
+    assert [(r["_source_file"], r["_line"], r[FIELDS]["event_id"]) for r in got] == [
+        ("logs_a.ndjson", 1, "E1"), ("logs_a.ndjson", 2, "E2"), ("logs_a.ndjson", 3, "E3"), ("logs_b.csv", 5, "E3")]
+    assert got[-1][FIELDS]["ip_address"] == "10.0.0.1"
+
+
+def test_dropped_columns_are_counted_on_a_day_without_invalid_records(spark, tmp_path: Path) -> None:
+    # GIVEN a valid NDJSON file where two of three records carry keys the contract does not know, and
+    # a valid CSV whose header has an unknown column
+    put(tmp_path, "customers", "a.ndjson", ndjson({"customer_id": "A1", "mystery": 1},
+                                                 {"customer_id": "A2"}, {"customer_id": "A3", "Mystery": "x", "z": 0}))
+    put(tmp_path, "customers", "b.csv", "customer_id,extra\nB1,1\nB2,2\n")
+    # WHEN Job A runs
+    report = run_clean(spark, str(tmp_path), D, datasets=("customers",)).datasets["customers"]
+    # THEN every record is clean, and the report counts the records that had each dropped column
+    assert (report.rows_read, report.rows_clean, report.rows_quarantined) == (5, 5, 0)
+    assert report.columns_dropped == {"extra": 2, "mystery": 2, "z": 1}
+    assert [(f.file, f.rows, f.unknown_columns) for f in report.files] == [
+        ("a.ndjson", 3, ["mystery", "z"]), ("b.csv", 2, ["extra"])]
+
+
+def test_an_archive_changed_during_the_run_fails_it_with_a_clear_error(spark, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN a day with one invalid record, whose file is replaced (the record now valid) after the
+    # clean rows are written and before the quarantine pass reads it again
+    archived = put(tmp_path, "customers", "a.ndjson",
+                   ndjson({"customer_id": "A1"}, {"customer_id": "A2", "status": "?"}))
+    marker = clean_module.write_version_marker
+
+    def then_replace(*args: Any) -> None:
+        marker(*args)
+        archived.write_text(ndjson({"customer_id": "A1"}, {"customer_id": "A2", "status": "active"}))
+
+    monkeypatch.setattr(clean_module, "write_version_marker", then_replace)
+    # WHEN Job A runs THEN it stops and says why, instead of a report that does not add up
+    with pytest.raises(RuntimeError, match="1 records were quarantined while writing clean, 0 when read again"):
+        run_clean(spark, str(tmp_path), D, datasets=("customers",))
 
 
 # --- splits, reruns, empty days -----------------------------------------------------------------------

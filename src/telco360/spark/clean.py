@@ -7,8 +7,13 @@ original text, reasons, source file and line. Each output is written to the part
 with ``mode("overwrite")``: that replaces exactly D (also when D's new output is empty, which Spark's
 dynamic partition overwrite would leave stale) and never touches another date.
 
-The day's checked records are cached once (columnar, memory then disk): the run report, the clean
-write and the quarantine write all read that cache, so the files are parsed once.
+One pass over the day's files writes the clean partition; the same job counts every record and
+notes the lines of the invalid ones (an ``Observation``: no pass of its own). Only when there are
+invalid records (or NDJSON keys the contract does not know, which the report counts) are the files
+read again, and then only those records are parsed, checked, written to quarantine and counted. The
+records per file come from the clean partition just written (one column of its Parquet files). On
+the realistic day this is about 15 % less time than caching the whole day and reading it back
+(docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -19,12 +24,13 @@ import math
 import operator
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from functools import reduce
 from pathlib import Path
 
 from pyspark import StorageLevel, inheritable_thread_target
 from pyspark.sql import Column as SparkColumn
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -35,7 +41,7 @@ from telco360.reports import RECORD, CleanReport, DatasetCleanReport, FileReport
 from telco360.spark.casting import clean_text, column_reason, reason, typed_value
 from telco360.spark.evolution import write_version_marker
 from telco360.spark.lakefs import LakeFile, LakeFS
-from telco360.spark.read_raw import COMPACT_JSON, FIELDS, NOT_TEXT, UNKNOWN, read_records
+from telco360.spark.read_raw import COMPACT_JSON, FIELDS, NOT_TEXT, UNKNOWN, LineSelection, read_records
 from telco360.spark.schemas import (
     LINE,
     RAW_RECORD,
@@ -67,7 +73,8 @@ MIN_FILE_BYTES = 8 * 1024 * 1024
 
 def output_files(input_bytes: int, cores: int = 1) -> int:
     """Files for a day's clean rows: one per 128 MB of input, and at least one per core while each
-    still gets 8 MB (encoding Parquet is most of a write: a one-file write runs on one core)."""
+    still gets 8 MB. It is also the number of tasks that read, check and write the day (the write
+    coalesces the read's splits): a day of at least 8 MB per core keeps every core busy."""
     per_core = min(cores, input_bytes // MIN_FILE_BYTES)
     return max(1, math.ceil(input_bytes / TARGET_FILE_BYTES), per_core)
 
@@ -110,7 +117,7 @@ def check_records(records: DataFrame, contract: Contract) -> DataFrame:
         .otherwise(F.array_compact(F.array(*found, *not_text)))
     )
     # A record is written either to clean (typed values) or to quarantine (original text): the other
-    # half is dropped here, so the cached frame is about the size of the input.
+    # half is dropped here, so a row is about the size of its record.
     return values.select(
         *(F.col(_RAW_PREFIX + c.name) for c in contract.columns), *contract.column_names,
         valid.alias(_VALID), reasons.alias(REASONS), *provenance,
@@ -165,39 +172,113 @@ def _write(df: DataFrame, files: int, path: str) -> None:
 _ROW, _REASON, _COLUMN = "row", "reason", "column"
 
 
-def _report(checked: DataFrame, files: Sequence[LakeFile], contract: Contract) -> DatasetCleanReport:
-    # One small aggregate over the cached frame: every row counts once as a "row" (and as quarantined
-    # or not), once per reason and once per dropped column, keyed by file.
-    row = F.array(F.struct(F.lit(_ROW).alias("kind"), F.lit("").alias("name")))
+@dataclass(frozen=True)
+class _CleanPass:
+    """What the clean write saw of every record (an Observation: no pass of its own)."""
+    rows: int
+    quarantined: int
+    quarantined_lines: list[tuple[str, int]]  # (file, line) of every record with a reason
+    unknown: dict[str, set[str]]  # file -> the normalized names of the columns it had and we drop
+
+
+@dataclass(frozen=True)
+class _Counts:
+    """Per-file and per-key counts of the records the quarantine pass read (empty on a clean day)."""
+    quarantined: dict[str, int] = field(default_factory=dict)
+    reasons: dict[str, int] = field(default_factory=dict)
+    dropped: dict[tuple[str, str], int] = field(default_factory=dict)  # (file, column) -> records
+
+
+def _write_clean(checked: DataFrame, contract: Contract, files: int, path: str) -> _CleanPass:
+    """Write the valid records; count the others on the way (Spark computes the metrics in the same
+    job, and the filter cannot be pushed below them, so every parse and cast runs once: DEVELOPERS.md,
+    on filters over computed columns)."""
+    bad = F.size(REASONS) > 0
+    seen = Observation()
+    watched = checked.observe(
+        seen,
+        F.count(F.lit(1)).alias("rows"),
+        F.count_if(bad).alias("quarantined"),
+        # The lines of the quarantined records (so the quarantine pass parses only those), and the
+        # distinct sets of dropped columns per file: both as small as the day's problems. As JSON
+        # text: PySpark hands a nested metric over one py4j call per element.
+        F.to_json(F.collect_list(F.when(bad, F.struct(SOURCE_FILE, LINE)))).alias("lines"),
+        F.to_json(F.collect_set(F.when(F.size(UNKNOWN) > 0, F.struct(SOURCE_FILE, UNKNOWN)))).alias("unknown"),
+    )
+    _write(clean_rows(watched, contract), files, path)
+    metrics = seen.get
+    unknown: dict[str, set[str]] = {}
+    for entry in json.loads(metrics["unknown"]):
+        unknown.setdefault(entry[SOURCE_FILE], set()).update(entry[UNKNOWN])
+    lines = [(r[SOURCE_FILE], r[LINE]) for r in json.loads(metrics["lines"])]
+    return _CleanPass(rows=metrics["rows"], quarantined=metrics["quarantined"], quarantined_lines=lines,
+                      unknown=unknown)
+
+
+def _csv(file: str) -> bool:
+    return file_kind(file).format == "csv"
+
+
+def _quarantine(spark: SparkSession, fs: LakeFS, files: Sequence[LakeFile], contract: Contract,
+                seen: _CleanPass, files_out: int, path: str) -> _Counts:
+    """Read again only the quarantined records (and every record of an NDJSON file with keys the
+    contract does not know, to count them), write the quarantined ones, count both."""
+    # A CSV file's dropped columns are its header's: every record has them, counted from the rows.
+    drifted = frozenset(f for f in seen.unknown if not _csv(f))
+    only = LineSelection(lines=seen.quarantined_lines, files=drifted)
+    # Only a few records: they are cached, counted, and written from the cache.
+    checked = check_records(read_records(spark, fs, files, contract, only=only), contract).persist(
+        StorageLevel.MEMORY_AND_DISK)
+    try:
+        counts = _count(checked.where((F.size(REASONS) > 0) | (F.size(UNKNOWN) > 0)))  # fills the cache
+        if sum(counts.quarantined.values()) != seen.quarantined:
+            raise RuntimeError(f"{contract.name}: {seen.quarantined} records were quarantined while writing clean, "
+                               f"{sum(counts.quarantined.values())} when read again: did the archive change "
+                               "during the run?")
+        _write(quarantine_rows(checked, contract), files_out, path)
+    finally:
+        checked.unpersist()
+    return counts
+
+
+def _count(rows: DataFrame) -> _Counts:
+    # One small aggregate over the records read again (each has a reason or a dropped column): each
+    # counts once (as quarantined or not), once per reason and once per dropped column, keyed by file.
     keys = F.concat(
-        row,
+        F.array(F.struct(F.lit(_ROW).alias("kind"), F.lit("").alias("name"))),
         F.transform(REASONS, lambda r: F.struct(F.lit(_REASON).alias("kind"),
                                                 F.concat_ws(":", r["column"], r["code"]).alias("name"))),
         F.transform(UNKNOWN, lambda u: F.struct(F.lit(_COLUMN).alias("kind"), u.alias("name"))),
     )
-    # Most rows have neither a reason nor an unknown column: they skip the higher-order functions,
-    # which Spark runs without code generation.
-    keys = F.when((F.size(REASONS) == 0) & (F.size(UNKNOWN) == 0), row).otherwise(keys)
-    counts = (
-        checked.select(SOURCE_FILE, F.size(REASONS).alias("n_reasons"), F.inline(keys))
+    found = (
+        rows.select(SOURCE_FILE, F.size(REASONS).alias("n_reasons"), F.inline(keys))
         .groupBy(SOURCE_FILE, "kind", "name")
         .agg(F.count(F.lit(1)).alias("n"), F.count_if(F.col("n_reasons") > 0).alias("quarantined"))
         .collect()
     )
-    rows: dict[str, int] = {}
-    quarantined: dict[str, int] = {}
-    reasons: dict[str, int] = {}
-    unknown: dict[str, set[str]] = {}
-    dropped: dict[str, int] = {}
-    for r in counts:
+    counts = _Counts()
+    for r in found:
         if r["kind"] == _ROW:
-            rows[r[SOURCE_FILE]], quarantined[r[SOURCE_FILE]] = r["n"], r["quarantined"]
+            counts.quarantined[r[SOURCE_FILE]] = r["quarantined"]
         elif r["kind"] == _REASON:
-            reasons[r["name"]] = reasons.get(r["name"], 0) + r["n"]
-        else:
-            unknown.setdefault(r[SOURCE_FILE], set()).add(r["name"])
-            dropped[r["name"]] = dropped.get(r["name"], 0) + r["n"]
-    rows_read, rows_quarantined = sum(rows.values()), sum(quarantined.values())
+            counts.reasons[r["name"]] = counts.reasons.get(r["name"], 0) + r["n"]
+        elif not _csv(r[SOURCE_FILE]):
+            counts.dropped[(r[SOURCE_FILE], r["name"])] = r["n"]
+    return counts
+
+
+def _report(contract: Contract, files: Sequence[LakeFile], clean: dict[str, int], seen: _CleanPass,
+            counts: _Counts) -> DatasetCleanReport:
+    rows = {f.name: clean.get(f.name, 0) + counts.quarantined.get(f.name, 0) for f in files}
+    if sum(rows.values()) != seen.rows:
+        raise RuntimeError(f"{contract.name}: {seen.rows} records read, but {sum(rows.values())} written to clean "
+                           "and quarantine: did the archive change during the run?")
+    dropped: dict[str, int] = {}
+    for file, names in seen.unknown.items():
+        for name in names:
+            n = rows.get(file, 0) if _csv(file) else counts.dropped.get((file, name), 0)
+            dropped[name] = dropped.get(name, 0) + n
+    rows_read, rows_quarantined = sum(rows.values()), sum(counts.quarantined.values())
     return DatasetCleanReport(
         dataset=contract.name,
         contract_version=contract.version,
@@ -205,11 +286,12 @@ def _report(checked: DataFrame, files: Sequence[LakeFile], contract: Contract) -
         rows_read=rows_read,
         rows_clean=rows_read - rows_quarantined,
         rows_quarantined=rows_quarantined,
-        quarantine_reasons=dict(sorted(reasons.items())),
+        quarantine_reasons=dict(sorted(counts.reasons.items())),
         columns_dropped=dict(sorted(dropped.items())),
         files=[
-            FileReport(file=f.name, format=file_kind(f.name).format, rows=rows.get(f.name, 0),
-                       rows_quarantined=quarantined.get(f.name, 0), unknown_columns=sorted(unknown.get(f.name, ())))
+            FileReport(file=f.name, format=file_kind(f.name).format, rows=rows[f.name],
+                       rows_quarantined=counts.quarantined.get(f.name, 0),
+                       unknown_columns=sorted(seen.unknown.get(f.name, ())))
             for f in files
         ],
     )
@@ -219,23 +301,25 @@ def clean_dataset(spark: SparkSession, fs: LakeFS, root: str, dataset: str, run_
     """Job A for one dataset and day; returns the dataset's part of the run report."""
     contract = get_contract(dataset)
     files = fs.list_files(zones.archive_path(root, dataset, run_date))
-    checked = check_records(read_records(spark, fs, files, contract), contract).persist(StorageLevel.MEMORY_AND_DISK)
-    try:
-        report = _report(checked, files, contract)  # the first action: fills the cache in one pass
-        input_bytes = sum(f.size for f in files)
-        clean_partition = zones.clean_path(root, dataset, run_date)
-        _write(clean_rows(checked, contract), output_files(input_bytes, spark.sparkContext.defaultParallelism),
-               clean_partition)
-        # Readers of history convert each partition from the contract version that wrote it.
-        write_version_marker(fs, clean_partition, contract)
-        # The rare quarantine rows stay together. On a day without any (the report counted them), the
-        # schema-only file comes from an empty frame: a filter over the whole cache found nothing at a
-        # cost (measured: Job A's CPU 15 % lower on the realistic day, which has no invalid record).
-        quarantined = (quarantine_rows(checked, contract) if report.rows_quarantined
-                       else spark.createDataFrame([], quarantine_schema(contract)))
-        _write(quarantined, output_files(input_bytes), zones.quarantine_path(root, dataset, run_date))
-    finally:
-        checked.unpersist()
+    input_bytes = sum(f.size for f in files)
+    clean_partition = zones.clean_path(root, dataset, run_date)
+    quarantine_partition = zones.quarantine_path(root, dataset, run_date)
+    checked = check_records(read_records(spark, fs, files, contract), contract)
+    seen = _write_clean(checked, contract, output_files(input_bytes, spark.sparkContext.defaultParallelism),
+                        clean_partition)
+    # Readers of history convert each partition from the contract version that wrote it.
+    write_version_marker(fs, clean_partition, contract)
+    # Records per file: one column of what was just written (Parquet's dictionary, read back).
+    clean = {r[SOURCE_FILE]: r["count"] for r in
+             spark.read.parquet(clean_partition).groupBy(SOURCE_FILE).count().collect()}
+    if seen.quarantined or any(not _csv(f) for f in seen.unknown):
+        # The rare quarantine rows stay together.
+        counts = _quarantine(spark, fs, files, contract, seen, output_files(input_bytes), quarantine_partition)
+    else:
+        # A clean day still replaces D's quarantine partition, with a schema-only file.
+        counts = _Counts()
+        _write(spark.createDataFrame([], quarantine_schema(contract)), 1, quarantine_partition)
+    report = _report(contract, files, clean, seen, counts)
     log.info("clean %s %s: %d rows read, %d clean, %d quarantined", dataset, run_date,
              report.rows_read, report.rows_clean, report.rows_quarantined)
     return report

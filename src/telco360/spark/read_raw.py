@@ -45,7 +45,7 @@ from telco360.spark.schemas import LINE, RAW_RECORD, SOURCE_FILE
 
 FIELDS, UNKNOWN, NOT_TEXT, COMPACT_JSON = "_fields", "_unknown", "_not_text", "_compact_json"
 _TEXT, _BLOCK, _ROW_ID = "_text", "_block", "_id"
-_FIRST_ID, _BEFORE, _ODD, _RAW = "_first_id", "_before", "_odd", "_raw"
+_FIRST_ID, _BEFORE, _ODD, _RAW, _PICKED = "_first_id", "_before", "_odd", "_raw", "_picked"
 # A CSV header is one record at the top of the file; this is far more than any real header needs.
 _HEADER_BYTES = 1024 * 1024
 _BOM = "\ufeff"
@@ -118,6 +118,26 @@ def numbered_lines(spark: SparkSession, files: Sequence[LakeFile], *, csv_quotes
     return NumberedLines(frame, multiline)
 
 
+@dataclass(frozen=True)
+class LineSelection:
+    """The records to read again: these (file, line) pairs, and every record of ``files``."""
+    lines: Sequence[tuple[str, int]]
+    files: frozenset[str] = frozenset()
+
+
+def _selected(spark: SparkSession, records: DataFrame, only: LineSelection | None) -> DataFrame:
+    """``records`` (with _source_file and _line) cut down to ``only``, before anything parses them."""
+    if only is None:
+        return records
+    picked = spark.createDataFrame(list(only.lines), f"{SOURCE_FILE} string, {LINE} bigint").select(
+        SOURCE_FILE, LINE, F.lit(True).alias(_PICKED))
+    keep = F.col(_PICKED).isNotNull()
+    if only.files:
+        keep = keep | F.col(SOURCE_FILE).isin(sorted(only.files))
+    return (records.join(F.broadcast(picked), on=[SOURCE_FILE, LINE], how="left")
+            .where(keep).select(*records.columns))
+
+
 # --- NDJSON ----------------------------------------------------------------------------------------
 def _not_text(contract: Contract, text: SparkColumn, fields: SparkColumn, raw: SparkColumn,
               canonical: Callable[[SparkColumn], SparkColumn]) -> SparkColumn:
@@ -163,8 +183,9 @@ def _objects_as_printed(text: SparkColumn) -> SparkColumn:
     return ~(text.contains('"{') | text.contains("'{") | text.contains("\\u"))
 
 
-def _ndjson_records(spark: SparkSession, files: Sequence[LakeFile], contract: Contract) -> DataFrame:
-    lines = numbered_lines(spark, files, csv_quotes=False).frame
+def _ndjson_records(spark: SparkSession, files: Sequence[LakeFile], contract: Contract,
+                    only: LineSelection | None = None) -> DataFrame:
+    lines = _selected(spark, numbered_lines(spark, files, csv_quotes=False).frame, only)
     name_map = F.create_map(*(F.lit(x) for pair in contract.name_map.items() for x in pair))
 
     # A key already spelled as a contract name (the usual case) skips the regexes: coalesce stops at
@@ -270,7 +291,8 @@ def _csv_group(lines: DataFrame, header: CsvHeader, contract: Contract) -> DataF
     )
 
 
-def _csv_records(spark: SparkSession, fs: LakeFS, files: Sequence[LakeFile], contract: Contract) -> DataFrame:
+def _csv_records(spark: SparkSession, fs: LakeFS, files: Sequence[LakeFile], contract: Contract,
+                 only: LineSelection | None = None) -> DataFrame:
     numbered = numbered_lines(spark, files, csv_quotes=True)
     simple = [f for f in files if f.name not in numbered.multiline_files]
     multiline = [f for f in files if f.name in numbered.multiline_files]
@@ -283,6 +305,8 @@ def _csv_records(spark: SparkSession, fs: LakeFS, files: Sequence[LakeFile], con
         stitched = _multiline_records(spark, multiline)
         records = stitched if records is None else records.unionByName(stitched)
     assert records is not None  # files is never empty here
+    # A stitched record's line is its first physical line: the selection applies to whole records.
+    records = _selected(spark, records, only)
     frames = [_csv_group(records.where(F.col(SOURCE_FILE).isin(names)), header, contract)
               for header, names in groups.items() if header.names]
     return reduce(DataFrame.unionByName, frames) if frames else _empty(spark, contract)
@@ -301,9 +325,10 @@ def _empty(spark: SparkSession, contract: Contract) -> DataFrame:
     return spark.createDataFrame([], schema)
 
 
-def read_records(spark: SparkSession, fs: LakeFS, files: Sequence[LakeFile], contract: Contract) -> DataFrame:
+def read_records(spark: SparkSession, fs: LakeFS, files: Sequence[LakeFile], contract: Contract,
+                 only: LineSelection | None = None) -> DataFrame:
     """Every record of these files in the common layout (files of an unsupported format are skipped:
-    the gate never archives one)."""
+    the gate never archives one), or only the records ``only`` selects (read again, parsed alone)."""
     by_format: dict[str, list[LakeFile]] = defaultdict(list)
     for f in files:
         fmt = file_kind(f.name).format
@@ -311,9 +336,9 @@ def read_records(spark: SparkSession, fs: LakeFS, files: Sequence[LakeFile], con
             by_format[fmt].append(f)
     parts = []
     if by_format["ndjson"]:
-        parts.append(_ndjson_records(spark, by_format["ndjson"], contract))
+        parts.append(_ndjson_records(spark, by_format["ndjson"], contract, only))
     if by_format["csv"]:
-        parts.append(_csv_records(spark, fs, by_format["csv"], contract))
+        parts.append(_csv_records(spark, fs, by_format["csv"], contract, only))
     if not parts:
         return _empty(spark, contract)
     return reduce(DataFrame.unionByName, (p.select(*RECORD_COLUMNS) for p in parts))

@@ -33,9 +33,9 @@ SQL_CONF: dict[str, str] = {
     # that is up to spark.sql.shuffle.partitions (200) tiny files per output. Ask for partitions of the
     # advisory size instead.
     "spark.sql.adaptive.coalescePartitions.parallelismFirst": "false",
-    # Job A caches a day's checked records once and reads them three times (report, clean, quarantine);
-    # compressing the cache cost more CPU than the whole Parquet write of the same rows (measured on
-    # the realistic day), and the cache lives only for the length of one dataset.
+    # Job A caches the records its quarantine pass reads again (a whole NDJSON file when it has keys the
+    # contract does not know); compressing a cache cost more CPU than the Parquet write of the same
+    # rows (measured on the realistic day), and the cache lives only for the length of one dataset.
     "spark.sql.inMemoryColumnarStorage.compressed": "false",
 }
 
