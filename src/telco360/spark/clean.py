@@ -227,8 +227,11 @@ def _quarantine(spark: SparkSession, fs: LakeFS, files: Sequence[LakeFile], cont
     # A CSV file's dropped columns are its header's: every record has them, counted from the rows.
     drifted = frozenset(f for f in seen.unknown if not _csv(f))
     only = LineSelection(lines=seen.quarantined_lines, files=drifted)
+    # Files without such records are not read at all (line numbers are counted per file).
+    needed = drifted | {file for file, _ in seen.quarantined_lines}
+    again = [f for f in files if f.name in needed]
     # Only a few records: they are cached, counted, and written from the cache.
-    checked = check_records(read_records(spark, fs, files, contract, only=only), contract).persist(
+    checked = check_records(read_records(spark, fs, again, contract, only=only), contract).persist(
         StorageLevel.MEMORY_AND_DISK)
     try:
         counts = _count(checked.where((F.size(REASONS) > 0) | (F.size(UNKNOWN) > 0)))  # fills the cache
