@@ -152,13 +152,18 @@ def _strings(contract: Contract) -> list[Column]:
     return [c for c in contract.columns if c.type == "string"]
 
 
+def quarantined() -> SparkColumn:
+    """True for a checked record that goes to quarantine: it has a reason."""
+    return F.size(REASONS) > 0
+
+
 def clean_rows(checked: DataFrame, contract: Contract) -> DataFrame:
-    return checked.filter(F.size(REASONS) == 0).select(*clean_schema(contract).fieldNames())
+    return checked.filter(~quarantined()).select(*clean_schema(contract).fieldNames())
 
 
 def quarantine_rows(checked: DataFrame, contract: Contract) -> DataFrame:
     raw_names = set(contract.column_names)
-    return checked.filter(F.size(REASONS) > 0).select(*(
+    return checked.filter(quarantined()).select(*(
         F.col(_RAW_PREFIX + name).alias(name) if name in raw_names else F.col(name)
         for name in quarantine_schema(contract).fieldNames()
     ))
@@ -194,7 +199,7 @@ def _write_clean(checked: DataFrame, contract: Contract, files: int, path: str) 
     """Write the valid records; count the others on the way (Spark computes the metrics in the same
     job, and the filter cannot be pushed below them, so every parse and cast runs once: DEVELOPERS.md,
     on filters over computed columns)."""
-    bad = F.size(REASONS) > 0
+    bad = quarantined()
     seen = Observation()
     watched = checked.observe(
         seen,
@@ -234,7 +239,7 @@ def _quarantine(spark: SparkSession, fs: LakeFS, files: Sequence[LakeFile], cont
     checked = check_records(read_records(spark, fs, again, contract, only=only), contract).persist(
         StorageLevel.MEMORY_AND_DISK)
     try:
-        counts = _count(checked.where((F.size(REASONS) > 0) | (F.size(UNKNOWN) > 0)))  # fills the cache
+        counts = _count(checked.where(quarantined() | (F.size(UNKNOWN) > 0)))  # fills the cache
         if sum(counts.quarantined.values()) != seen.quarantined:
             raise RuntimeError(f"{contract.name}: {seen.quarantined} records were quarantined while writing clean, "
                                f"{sum(counts.quarantined.values())} when read again: did the archive change "
