@@ -267,6 +267,36 @@ def test_json_values_are_stored_as_compact_json_however_the_line_spells_them(spa
     assert [(r["event_id"], reasons_of(r)) for r in quarantined] == [("E7", ["payload:invalid_json"])]
 
 
+def test_white_space_is_trimmed_the_same_whether_a_record_holds_only_spaces_or_other_white_space(
+        spark, tmp_path: Path) -> None:
+    # GIVEN values with spaces at their edges in records that hold no other white space (Job A's short
+    # cut), and tabs, VT, FF and line breaks at the edges of others (NDJSON escapes, raw CSV bytes, a
+    # quoted CSV value over two lines); a no-break space is text, never trimmed
+    put(tmp_path, "customers", "a.ndjson", ndjson(
+        {"customer_id": " A1 ", "first_name": "  Ada  ", "status": " active"},
+        {"customer_id": "A2", "first_name": "\tAda\n", "last_name": "\u000bL\f", "status": "active\r"},
+        {"customer_id": " A3 ", "first_name": "\u00a0Ada ", "last_name": "back\\slash "},
+        {"customer_id": "A4", "first_name": " \t "},
+    ))
+    put(tmp_path, "customers", "b.csv",
+        "customer_id,first_name,last_name,status\n"
+        " B1 ,  Bo  , L ,active \n"
+        "B2,\tBo\x0b,\fL\t, active\n"
+        'B3,"\nBo\n", L ,active\n'
+        "B4,\u00a0Bo, ,active\n")
+    # WHEN Job A runs
+    report = run_clean(spark, str(tmp_path), D, datasets=("customers",)).datasets["customers"]
+    # THEN every value is trimmed of ASCII white space exactly, a blank one is null
+    assert report.rows_quarantined == 0
+    clean = rows(spark, str(tmp_path / zones.partition(zones.CLEAN, "customers", D)))
+    assert [(r["customer_id"], r["first_name"], r["last_name"], r["status"]) for r in clean] == [
+        ("A1", "Ada", None, "active"), ("A2", "Ada", "L", "active"), ("A3", "\u00a0Ada", "back\\slash", None),
+        ("A4", None, None, None),
+        ("B1", "Bo", "L", "active"), ("B2", "Bo", "L", "active"), ("B3", "Bo", "L", "active"),
+        ("B4", "\u00a0Bo", None, "active"),
+    ]
+
+
 # --- the quarantine pass reads only what it needs ------------------------------------------------------
 def test_a_line_selection_reads_those_records_and_whole_files_only(spark, lake) -> None:
     root, _ = lake

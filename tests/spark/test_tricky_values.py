@@ -12,7 +12,7 @@ from pyspark.sql import functions as F
 
 from telco360.contracts import Column, Contract, get_contract
 from telco360.spark.clean import check_records, clean_rows
-from telco360.spark.read_raw import COMPACT_JSON, FIELDS, NOT_TEXT, UNKNOWN
+from telco360.spark.read_raw import COMPACT_JSON, FIELDS, NOT_TEXT, SPACES_ONLY, UNKNOWN
 from telco360.spark.schemas import LINE, RAW_RECORD, REASONS, SOURCE_FILE
 
 CUSTOMERS, PLANS, ACTIVITY = get_contract("customers"), get_contract("plans"), get_contract("activity")
@@ -123,11 +123,14 @@ def _text(expected: Any) -> Any:
 def _records(spark: Any, contract: Contract, cases: list[tuple[int, str, str]]) -> Any:
     fields = ", ".join(f"{n} string" for n in contract.column_names)
     schema = (f"{SOURCE_FILE} string, {LINE} bigint, {RAW_RECORD} string, {FIELDS} struct<{fields}>, "
-              f"{UNKNOWN} array<string>, {NOT_TEXT} array<string>, {COMPACT_JSON} boolean")
+              f"{UNKNOWN} array<string>, {NOT_TEXT} array<string>, {COMPACT_JSON} boolean, {SPACES_ONLY} boolean")
     rows = []
     for line, column, raw in cases:
         values = {**REQUIRED[contract.name], column: raw}
-        rows.append(("cases", line, None, tuple(values.get(n) for n in contract.column_names), [], [], False))
+        # As a reader marks it: true when the record holds no white space but the space.
+        spaces_only = not any(c in v for v in values.values() if v for c in "\t\u000b\f\r\n")
+        rows.append(("cases", line, None, tuple(values.get(n) for n in contract.column_names), [], [], False,
+                     spaces_only))
     return spark.createDataFrame(rows, schema)
 
 

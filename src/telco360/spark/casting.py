@@ -41,10 +41,15 @@ class Cast(NamedTuple):
     ok: SparkColumn
 
 
-def clean_text(raw: SparkColumn) -> SparkColumn:
-    """Trimmed text, null when blank (the string rule, and the first step of every other rule)."""
-    # btrim with a character set, not a regex: this runs on every value of every record.
-    trimmed = F.btrim(raw, F.lit(_ASCII_SPACE))
+def clean_text(raw: SparkColumn, spaces_only: SparkColumn | None = None) -> SparkColumn:
+    """Trimmed text, null when blank (the string rule, and the first step of every other rule).
+
+    ``spaces_only``: true when the value can hold no white space but the space (read_raw knows it per
+    record). Then Spark's plain ``trim`` does it, which returns the value itself when there is nothing
+    to trim; ``btrim`` with a character set walks every character and allocates two arrays per value
+    (about a tenth of activity's CPU in a JFR profile)."""
+    every_space = F.btrim(raw, F.lit(_ASCII_SPACE))
+    trimmed = every_space if spaces_only is None else F.when(spaces_only, F.trim(raw)).otherwise(every_space)
     return F.when(trimmed != "", trimmed)
 
 

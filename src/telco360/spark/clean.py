@@ -42,7 +42,15 @@ from telco360.reports import RECORD, CleanReport, DatasetCleanReport, FileReport
 from telco360.spark.casting import clean_text, column_reason, reason, typed_value
 from telco360.spark.evolution import write_version_marker
 from telco360.spark.lakefs import LakeFile, LakeFS
-from telco360.spark.read_raw import COMPACT_JSON, FIELDS, NOT_TEXT, UNKNOWN, LineSelection, read_records
+from telco360.spark.read_raw import (
+    COMPACT_JSON,
+    FIELDS,
+    NOT_TEXT,
+    SPACES_ONLY,
+    UNKNOWN,
+    LineSelection,
+    read_records,
+)
 from telco360.spark.schemas import (
     LINE,
     RAW_RECORD,
@@ -96,7 +104,7 @@ def check_records(records: DataFrame, contract: Contract) -> DataFrame:
         F.col(RAW_RECORD).isNotNull().alias(_MALFORMED),
         *(F.array_contains(NOT_TEXT, c.name).alias(_NOT_TEXT_PREFIX + c.name) for c in _strings(contract)),
         *(raw[c.name].alias(_RAW_PREFIX + c.name) for c in contract.columns),
-        *(clean_text(raw[c.name]).alias(_TEXT_PREFIX + c.name) for c in contract.columns),
+        *(clean_text(raw[c.name], F.col(SPACES_ONLY)).alias(_TEXT_PREFIX + c.name) for c in contract.columns),
     )
     values = texts.select(
         *texts.columns,

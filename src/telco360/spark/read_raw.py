@@ -44,6 +44,7 @@ from telco360.spark.lakefs import LakeFile, LakeFS
 from telco360.spark.schemas import LINE, RAW_RECORD, SOURCE_FILE
 
 FIELDS, UNKNOWN, NOT_TEXT, COMPACT_JSON = "_fields", "_unknown", "_not_text", "_compact_json"
+SPACES_ONLY = "_spaces_only"
 _TEXT, _BLOCK, _ROW_ID = "_text", "_block", "_id"
 _FIRST_ID, _BEFORE, _ODD, _RAW, _PICKED = "_first_id", "_before", "_odd", "_raw", "_picked"
 # A CSV header is one record at the top of the file; this is far more than any real header needs.
@@ -54,7 +55,9 @@ _BLANK_JSON = r"^\s*$"
 _JSON_FRACTION = r"^-?[0-9]+(\.[0-9]+([eE][+-]?[0-9]+)?|[eE][+-]?[0-9]+)$"
 # Split a whole file after each line break (LF, CRLF or a lone CR), keeping the breaks.
 _AFTER_LINE_BREAK = r"(?<=\n)|(?<=\r)(?!\n)"
-RECORD_COLUMNS: tuple[str, ...] = (SOURCE_FILE, LINE, RAW_RECORD, FIELDS, UNKNOWN, NOT_TEXT, COMPACT_JSON)
+RECORD_COLUMNS: tuple[str, ...] = (SOURCE_FILE, LINE, RAW_RECORD, FIELDS, UNKNOWN, NOT_TEXT, COMPACT_JSON, SPACES_ONLY)
+# ASCII white space other than the space: only a record whose text holds one can have it in a value.
+_CSV_OTHER_SPACE = ("\t", "\u000b", "\f", "\r", "\n")
 
 
 def _no_names() -> SparkColumn:
@@ -223,10 +226,13 @@ def _ndjson_records(spark: SparkSession, files: Sequence[LakeFile], contract: Co
         F.when(spelled_out | raw.isNull(), _no_names())
         .otherwise(F.array_except(F.map_keys(keyed), known)).alias(UNKNOWN),
         _objects_as_printed(F.col(_TEXT)).alias(COMPACT_JSON),
+        # A JSON string holds a tab, line break, VT or FF only as an escape (the parser refuses them
+        # raw): a line without a backslash has no white space but the space in any value.
+        (~F.col(_TEXT).contains("\\")).alias(SPACES_ONLY),
     )
     not_text = _not_text(contract, F.col(_TEXT), F.col(FIELDS), raw, canonical)
     return records.select(SOURCE_FILE, LINE, RAW_RECORD, FIELDS, UNKNOWN,
-                          F.coalesce(not_text, _no_names()).alias(NOT_TEXT), COMPACT_JSON)
+                          F.coalesce(not_text, _no_names()).alias(NOT_TEXT), COMPACT_JSON, SPACES_ONLY)
 
 
 # --- CSV -------------------------------------------------------------------------------------------
@@ -276,7 +282,8 @@ def _csv_group(lines: DataFrame, header: CsvHeader, contract: Contract) -> DataF
     unknown = sorted({normalize_name(n) for n in header.names if contract.canonical(n) is None})
     parsed = F.from_csv(_TEXT, schema.simpleString(), {"quote": '"', "escape": '"', "mode": "PERMISSIVE"})
     rows = lines.where((F.col(LINE) > header.lines) & (F.col(_TEXT) != "")).select(
-        SOURCE_FILE, LINE, parsed.alias("_row"))
+        SOURCE_FILE, LINE, parsed.alias("_row"),
+        (~reduce(operator.or_, (F.col(_TEXT).contains(c) for c in _CSV_OTHER_SPACE))).alias(SPACES_ONLY))
     return (
         rows.select(
             SOURCE_FILE,
@@ -287,6 +294,7 @@ def _csv_group(lines: DataFrame, header: CsvHeader, contract: Contract) -> DataF
             F.array(*(F.lit(n) for n in unknown)).cast("array<string>").alias(UNKNOWN),
             _no_names().alias(NOT_TEXT),
             F.lit(False).alias(COMPACT_JSON),  # CSV text is whatever the producer wrote
+            SPACES_ONLY,
         )
     )
 
@@ -321,6 +329,7 @@ def _empty(spark: SparkSession, contract: Contract) -> DataFrame:
         T.StructField(UNKNOWN, T.ArrayType(T.StringType())),
         T.StructField(NOT_TEXT, T.ArrayType(T.StringType())),
         T.StructField(COMPACT_JSON, T.BooleanType()),
+        T.StructField(SPACES_ONLY, T.BooleanType()),
     ])
     return spark.createDataFrame([], schema)
 
