@@ -298,16 +298,19 @@ def test_white_space_is_trimmed_the_same_whether_a_record_holds_only_spaces_or_o
 
 
 # --- the quarantine pass reads only what it needs ------------------------------------------------------
-def test_a_line_selection_reads_those_records_and_whole_files_only(spark, lake) -> None:
+def test_a_line_selection_reads_the_records_not_written_and_whole_files_only(spark, lake) -> None:
     root, _ = lake
     fs = LakeFS(spark)
     contract = get_contract("activity")
     files = fs.list_files(zones.archive_path(lake_uri(str(root)), "activity", D))
-    # WHEN the activity day is read again for line 5 of the CSV (a record stitched over three physical
-    # lines), a line that is no record (the header), and the whole NDJSON file
-    only = LineSelection(lines=[("logs_b.csv", 5), ("logs_b.csv", 1)], files=frozenset({"logs_a.ndjson"}))
+    # WHEN the activity day is read again but for the CSV's records on lines 2, 4 and 8 (written
+    # already), so for its record on line 5 (stitched over three physical lines), and for the whole
+    # NDJSON file, one of whose lines is also among those written
+    written = spark.createDataFrame([("logs_b.csv", 2), ("logs_b.csv", 4), ("logs_b.csv", 8), ("logs_a.ndjson", 2)],
+                                    "_source_file string, _line bigint")
+    only = LineSelection(written=written, files=frozenset({"logs_a.ndjson"}))
     got = read_records(spark, fs, files, contract, only=only).orderBy("_source_file", "_line").collect()
-    # THEN exactly those records come back, the stitched one whole
+    # THEN exactly those records come back (not the CSV header), the stitched one whole
     assert [(r["_source_file"], r["_line"], r[FIELDS]["event_id"]) for r in got] == [
         ("logs_a.ndjson", 1, "E1"), ("logs_a.ndjson", 2, "E2"), ("logs_a.ndjson", 3, "E3"), ("logs_b.csv", 5, "E3")]
     assert got[-1][FIELDS]["ip_address"] == "10.0.0.1"

@@ -8,13 +8,14 @@ with ``mode("overwrite")``: that replaces exactly D (also when D's new output is
 dynamic partition overwrite would leave stale) and never touches another date.
 
 One pass over the day's files writes the clean partition; the same job counts every record and
-notes the lines of the invalid ones (an ``Observation``: no pass of its own). Only when there are
-invalid records (or NDJSON keys the contract does not know, which the report counts) are the files
-read again, and then only those records are parsed, checked, written to quarantine and counted. The
-records per file come from the clean partition just written (one column of its Parquet files; a
-count per file inside the write's observation, or the read-back beside the quarantine write in a
-thread, measured no faster). On the realistic day this is about a fifth less CPU than caching the
-whole day and reading it back (docs/benchmarks.md).
+notes the files that have invalid ones (an ``Observation``: no pass of its own). Only when there are
+invalid records (or NDJSON keys the contract does not know, which the report counts) are those files
+read again, and then only their records that are not in the clean partition just written (a join
+before the parse: nothing on the driver grows with the records) are parsed, checked, written to
+quarantine and counted. The records per file come from the clean partition (one column of its
+Parquet files; a count per file inside the write's observation, or the read-back beside the
+quarantine write in a thread, measured no faster). On the realistic day this is about a fifth less
+CPU than caching the whole day and reading it back (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -191,7 +192,7 @@ class _CleanPass:
     """What the clean write saw of every record (an Observation: no pass of its own)."""
     rows: int
     quarantined: int
-    quarantined_lines: list[tuple[str, int]]  # (file, line) of every record with a reason
+    quarantined_files: frozenset[str]  # the files that have a record with a reason
     unknown: dict[str, set[str]]  # file -> the normalized names of the columns it had and we drop
 
 
@@ -213,10 +214,11 @@ def _write_clean(checked: DataFrame, contract: Contract, files: int, path: str) 
         seen,
         F.count(F.lit(1)).alias("rows"),
         F.count_if(bad).alias("quarantined"),
-        # The lines of the quarantined records (so the quarantine pass parses only those), and the
-        # distinct sets of dropped columns per file: both as small as the day's problems. As JSON
-        # text: PySpark hands a nested metric over one py4j call per element.
-        F.to_json(F.collect_list(F.when(bad, F.struct(SOURCE_FILE, LINE)))).alias("lines"),
+        # The files with quarantined records (so the quarantine pass reads only those), and the
+        # distinct sets of dropped columns per file: both bounded by the day's files, never by its
+        # records (a list of the invalid lines would not fit the driver on a day whose every record
+        # is invalid). As JSON text: PySpark hands a nested metric over one py4j call per element.
+        F.to_json(F.collect_set(F.when(bad, F.col(SOURCE_FILE)))).alias("files"),
         F.to_json(F.collect_set(F.when(F.size(UNKNOWN) > 0, F.struct(SOURCE_FILE, UNKNOWN)))).alias("unknown"),
     )
     _write(clean_rows(watched, contract), files, path)
@@ -224,9 +226,8 @@ def _write_clean(checked: DataFrame, contract: Contract, files: int, path: str) 
     unknown: dict[str, set[str]] = {}
     for entry in json.loads(metrics["unknown"]):
         unknown.setdefault(entry[SOURCE_FILE], set()).update(entry[UNKNOWN])
-    lines = [(r[SOURCE_FILE], r[LINE]) for r in json.loads(metrics["lines"])]
-    return _CleanPass(rows=metrics["rows"], quarantined=metrics["quarantined"], quarantined_lines=lines,
-                      unknown=unknown)
+    return _CleanPass(rows=metrics["rows"], quarantined=metrics["quarantined"],
+                      quarantined_files=frozenset(json.loads(metrics["files"])), unknown=unknown)
 
 
 def _csv(file: str) -> bool:
@@ -234,14 +235,15 @@ def _csv(file: str) -> bool:
 
 
 def _quarantine(spark: SparkSession, fs: LakeFS, files: Sequence[LakeFile], contract: Contract,
-                seen: _CleanPass, files_out: int, path: str) -> _Counts:
-    """Read again only the quarantined records (and every record of an NDJSON file with keys the
-    contract does not know, to count them), write the quarantined ones, count both."""
+                seen: _CleanPass, clean: DataFrame, files_out: int, path: str) -> _Counts:
+    """Read again only the records that are not in ``clean`` (the partition just written: the
+    quarantined ones) and every record of an NDJSON file with keys the contract does not know (to
+    count them); write the quarantined ones, count both."""
     # A CSV file's dropped columns are its header's: every record has them, counted from the rows.
     drifted = frozenset(f for f in seen.unknown if not _csv(f))
-    only = LineSelection(lines=seen.quarantined_lines, files=drifted)
     # Files without such records are not read at all (line numbers are counted per file).
-    needed = drifted | {file for file, _ in seen.quarantined_lines}
+    needed = drifted | seen.quarantined_files
+    only = LineSelection(written=clean.where(F.col(SOURCE_FILE).isin(sorted(needed))), files=drifted)
     again = [f for f in files if f.name in needed]
     # Only a few records: they are cached, counted, and written from the cache.
     checked = check_records(read_records(spark, fs, again, contract, only=only), contract).persist(
@@ -327,11 +329,12 @@ def clean_dataset(spark: SparkSession, fs: LakeFS, root: str, dataset: str, run_
     # Readers of history convert each partition from the contract version that wrote it.
     write_version_marker(fs, clean_partition, contract)
     # Records per file: one column of what was just written (Parquet's dictionary, read back).
-    clean = {r[SOURCE_FILE]: r["count"] for r in
-             spark.read.parquet(clean_partition).groupBy(SOURCE_FILE).count().collect()}
+    written = spark.read.parquet(clean_partition)
+    clean = {r[SOURCE_FILE]: r["count"] for r in written.groupBy(SOURCE_FILE).count().collect()}
     if seen.quarantined or any(not _csv(f) for f in seen.unknown):
         # The rare quarantine rows stay together.
-        counts = _quarantine(spark, fs, files, contract, seen, output_files(input_bytes), quarantine_partition)
+        counts = _quarantine(spark, fs, files, contract, seen, written, output_files(input_bytes),
+                             quarantine_partition)
     else:
         # A clean day still replaces D's quarantine partition, with a schema-only file.
         counts = _Counts()

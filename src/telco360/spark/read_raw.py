@@ -46,7 +46,7 @@ from telco360.spark.schemas import LINE, RAW_RECORD, SOURCE_FILE
 FIELDS, UNKNOWN, NOT_TEXT, COMPACT_JSON = "_fields", "_unknown", "_not_text", "_compact_json"
 SPACES_ONLY = "_spaces_only"
 _TEXT, _BLOCK, _ROW_ID = "_text", "_block", "_id"
-_FIRST_ID, _BEFORE, _ODD, _RAW, _PICKED = "_first_id", "_before", "_odd", "_raw", "_picked"
+_FIRST_ID, _BEFORE, _ODD, _RAW = "_first_id", "_before", "_odd", "_raw"
 # A CSV header is one record at the top of the file; this is far more than any real header needs.
 _HEADER_BYTES = 1024 * 1024
 _BOM = "\ufeff"
@@ -123,22 +123,21 @@ def numbered_lines(spark: SparkSession, files: Sequence[LakeFile], *, csv_quotes
 
 @dataclass(frozen=True)
 class LineSelection:
-    """The records to read again: these (file, line) pairs, and every record of ``files``."""
-    lines: Sequence[tuple[str, int]]
+    """The records to read again: every record of ``files``, and of the other files those not in
+    ``written`` (a frame of ``(_source_file, _line)``, e.g. the clean partition just written)."""
+    written: DataFrame
     files: frozenset[str] = frozenset()
 
 
-def _selected(spark: SparkSession, records: DataFrame, only: LineSelection | None) -> DataFrame:
-    """``records`` (with _source_file and _line) cut down to ``only``, before anything parses them."""
+def _selected(records: DataFrame, only: LineSelection | None) -> DataFrame:
+    """``records`` (with _source_file and _line) cut down to ``only``, before anything parses them.
+    A join, not a list on the driver: a day whose every record is invalid reads all of them again."""
     if only is None:
         return records
-    picked = spark.createDataFrame(list(only.lines), f"{SOURCE_FILE} string, {LINE} bigint").select(
-        SOURCE_FILE, LINE, F.lit(True).alias(_PICKED))
-    keep = F.col(_PICKED).isNotNull()
+    written = only.written.select(SOURCE_FILE, LINE)
     if only.files:
-        keep = keep | F.col(SOURCE_FILE).isin(sorted(only.files))
-    return (records.join(F.broadcast(picked), on=[SOURCE_FILE, LINE], how="left")
-            .where(keep).select(*records.columns))
+        written = written.where(~F.col(SOURCE_FILE).isin(sorted(only.files)))
+    return records.join(written, on=[SOURCE_FILE, LINE], how="left_anti")
 
 
 # --- NDJSON ----------------------------------------------------------------------------------------
@@ -188,7 +187,7 @@ def _objects_as_printed(text: SparkColumn) -> SparkColumn:
 
 def _ndjson_records(spark: SparkSession, files: Sequence[LakeFile], contract: Contract,
                     only: LineSelection | None = None) -> DataFrame:
-    lines = _selected(spark, numbered_lines(spark, files, csv_quotes=False).frame, only)
+    lines = _selected(numbered_lines(spark, files, csv_quotes=False).frame, only)
     name_map = F.create_map(*(F.lit(x) for pair in contract.name_map.items() for x in pair))
 
     # A key already spelled as a contract name (the usual case) skips the regexes: coalesce stops at
@@ -314,7 +313,7 @@ def _csv_records(spark: SparkSession, fs: LakeFS, files: Sequence[LakeFile], con
         records = stitched if records is None else records.unionByName(stitched)
     assert records is not None  # files is never empty here
     # A stitched record's line is its first physical line: the selection applies to whole records.
-    records = _selected(spark, records, only)
+    records = _selected(records, only)
     frames = [_csv_group(records.where(F.col(SOURCE_FILE).isin(names)), header, contract)
               for header, names in groups.items() if header.names]
     return reduce(DataFrame.unionByName, frames) if frames else _empty(spark, contract)
