@@ -258,11 +258,12 @@ def test_json_values_are_stored_as_compact_json_however_the_line_spells_them(spa
         "E8": '{"f":7}', "E9": '{"g":8}',
     }
     assert '"n":1.5' in expected and '"e":100.0' in expected  # the parser did rewrite the numbers
-    # AND only the plain objects took the short cut past the re-serialization
+    # AND only the plain objects of lines without a backslash took the short cut past the
+    # re-serialization (E1's escapes send it the long way, to the same value)
     fs = LakeFS(spark)
     files = fs.list_files(zones.archive_path(lake_uri(str(tmp_path)), "activity", D))
     records = read_records(spark, fs, files, get_contract("activity")).collect()
-    assert sorted(r[FIELDS]["event_id"] for r in records if r[COMPACT_JSON]) == ["E1", "E5", "E6", "E8"]
+    assert sorted(r[FIELDS]["event_id"] for r in records if r[COMPACT_JSON]) == ["E5", "E6", "E8"]
     quarantined = rows(spark, str(tmp_path / zones.partition(zones.QUARANTINE, "activity", D)))
     assert [(r["event_id"], reasons_of(r)) for r in quarantined] == [("E7", ["payload:invalid_json"])]
 

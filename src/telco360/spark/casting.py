@@ -78,8 +78,13 @@ def cast_timestamp(text: SparkColumn, column: Column) -> SparkColumn:
     # parser of a string -> timestamp cast) reads what passes it, null for a time or date that does not
     # exist or an offset beyond ±18:00 (Java's limit). A missing offset is the session's UTC. Year 0000
     # is not in the contract. Measured on the realistic day: Job A's CPU 14 % lower than with a
-    # java.time pattern (try_to_timestamp(text, "yyyy-MM-dd'T'HH:mm:ss[.SSSSSS][XXX]")).
-    return F.when(text.rlike(_TIMESTAMP) & ~text.startswith("0000"), F.try_to_timestamp(text))
+    # java.time pattern (try_to_timestamp(text, "yyyy-MM-dd'T'HH:mm:ss[.SSSSSS][XXX]")). A final Z
+    # (the form has nothing after it) is the session's UTC: parsed without it, Spark does not resolve
+    # a zone id for every value (Spark's getZoneId compiles two regexes each time: measured, the
+    # parse of such a value costs half as much CPU).
+    utc = text.endswith("Z")
+    local = F.when(utc, text.substr(F.lit(1), F.length(text) - 1)).otherwise(text)
+    return F.when(text.rlike(_TIMESTAMP) & ~text.startswith("0000"), F.try_to_timestamp(local))
 
 
 def cast_int(text: SparkColumn, column: Column) -> SparkColumn:

@@ -181,8 +181,9 @@ def _objects_as_printed(text: SparkColumn) -> SparkColumn:
     Such a value could otherwise only be a string whose text starts with ``{``, written in the line as
     ``"{``, ``'{`` (Spark's JSON parser accepts single quotes) or with a ``\\u`` escape: a line with
     none of them has none. Byte searches decide it (``contains``, not ``instr``: Spark's ``indexOf``
-    steps character by character)."""
-    return ~(text.contains('"{') | text.contains("'{") | text.contains("\\u"))
+    steps character by character); any backslash stands for the escape, because the line's
+    ``_spaces_only`` searches for one already and Spark computes the same expression once per row."""
+    return ~(text.contains('"{') | text.contains("'{") | text.contains("\\"))
 
 
 def _ndjson_records(spark: SparkSession, files: Sequence[LakeFile], contract: Contract,
