@@ -235,17 +235,18 @@ def _csv(file: str) -> bool:
 
 
 def _quarantine(spark: SparkSession, fs: LakeFS, files: Sequence[LakeFile], contract: Contract,
-                seen: _CleanPass, clean: DataFrame, files_out: int, path: str) -> _Counts:
-    """Read again only the records that are not in ``clean`` (the partition just written: the
+                seen: _CleanPass, written: DataFrame, files_out: int, path: str) -> _Counts:
+    """Read again only the records that are not in ``written`` (the clean partition just written: the
     quarantined ones) and every record of an NDJSON file with keys the contract does not know (to
     count them); write the quarantined ones, count both."""
     # A CSV file's dropped columns are its header's: every record has them, counted from the rows.
     drifted = frozenset(f for f in seen.unknown if not _csv(f))
     # Files without such records are not read at all (line numbers are counted per file).
     needed = drifted | seen.quarantined_files
-    only = LineSelection(written=clean.where(F.col(SOURCE_FILE).isin(sorted(needed))), files=drifted)
+    only = LineSelection(written=written.where(F.col(SOURCE_FILE).isin(sorted(needed))), files=drifted)
     again = [f for f in files if f.name in needed]
-    # Only a few records: they are cached, counted, and written from the cache.
+    # Usually a few records (all of a file's when all of them are invalid): cached, in memory and on
+    # disk, counted, and written from the cache.
     checked = check_records(read_records(spark, fs, again, contract, only=only), contract).persist(
         StorageLevel.MEMORY_AND_DISK)
     try:

@@ -1,13 +1,14 @@
 """Archived files (CSV or NDJSON, optionally gzipped, mixed within a day) -> one record layout.
 
 Both formats become rows of ``(_source_file, _line, _raw_record, _fields, _unknown, _not_text,
-_compact_json)``: ``_fields`` holds each contract column's raw text (null where the record does not
-name it), ``_unknown`` lists the normalized names the contract does not know (dropped, but counted in
-the run report), ``_raw_record`` holds the line of a record that did not parse at all (every field is
-then null), ``_not_text`` the string columns whose NDJSON value was not text (docs/spec.md §2) and
-``_compact_json`` is true when a ``json`` column's value that starts with ``{`` is known to be compact
-JSON already (an NDJSON object, which the parser prints compactly). Casting happens once, later, on
-this layout, so CSV and NDJSON follow exactly the same rules.
+_compact_json, _spaces_only)``: ``_fields`` holds each contract column's raw text (null where the
+record does not name it), ``_unknown`` lists the normalized names the contract does not know
+(dropped, but counted in the run report), ``_raw_record`` holds the line of a record that did not
+parse at all (every field is then null), ``_not_text`` the string columns whose NDJSON value was not
+text (docs/spec.md §2), ``_compact_json`` is true when a ``json`` column's value that starts with
+``{`` is known to be compact JSON already (an NDJSON object, which the parser prints compactly) and
+``_spaces_only`` when no value of the record can hold white space but the space (a plain trim cleans
+it). Casting happens once, later, on this layout, so CSV and NDJSON follow exactly the same rules.
 
 How the files are read, and why it is fast (docs/benchmarks.md):
 
