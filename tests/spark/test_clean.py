@@ -383,6 +383,28 @@ def test_line_numbers_are_exact_across_many_input_splits(spark, tmp_path: Path) 
     assert len(parquet_files(tmp_path / zones.partition("clean", "activity", D))) == 1
 
 
+def test_a_day_of_mostly_invalid_records_quarantines_each_once_with_its_line(spark, tmp_path: Path) -> None:
+    # GIVEN a 2000-line file read in many small splits, whose records are invalid but every 7th
+    lines = [json.dumps({"event_id": f"E{n}", "customer_id": "C1", "event_type": "login",
+                         "event_timestamp": "2025-01-05T00:00:00Z" if n % 7 == 0 else "not a time"})
+             for n in range(1, 2001)]
+    put(tmp_path, "activity", "logs.ndjson", "\n".join(lines) + "\n")
+    previous = spark.conf.get("spark.sql.files.maxPartitionBytes")
+    spark.conf.set("spark.sql.files.maxPartitionBytes", "16384")
+    try:
+        # WHEN Job A runs
+        report = run_clean(spark, str(tmp_path), D, datasets=("activity",)).datasets["activity"]
+    finally:
+        spark.conf.set("spark.sql.files.maxPartitionBytes", previous)
+    # THEN the valid records are clean, and every other one is in quarantine once, with its own line
+    clean = spark.read.parquet(zones.clean_path(lake_uri(str(tmp_path)), "activity", D))
+    quarantined = spark.read.parquet(zones.quarantine_path(lake_uri(str(tmp_path)), "activity", D))
+    assert sorted(r["_line"] for r in clean.select("_line").collect()) == list(range(7, 2001, 7))
+    got = sorted((r["_line"], r["event_id"]) for r in quarantined.select("_line", "event_id").collect())
+    assert got == [(n, f"E{n}") for n in range(1, 2001) if n % 7]
+    assert (report.rows_read, report.rows_clean, report.rows_quarantined) == (2000, 285, 1715)
+
+
 def test_rerun_replaces_only_its_date_and_an_empty_day_empties_the_partition(spark, tmp_path: Path) -> None:
     # GIVEN two days of customers, both cleaned
     put(tmp_path, "customers", "c.ndjson", ndjson({"customer_id": "A1"}, {"customer_id": "A2", "status": "x"}), D)
