@@ -48,8 +48,19 @@ def clean_text(raw: SparkColumn, spaces_only: SparkColumn | None = None) -> Spar
     record). Then Spark's plain ``trim`` does it, which returns the value itself when there is nothing
     to trim; ``btrim`` with a character set walks every character and allocates two arrays per value
     (about a tenth of activity's CPU in a JFR profile)."""
+    return blank_as_null(trimmed_text(raw, spaces_only))
+
+
+def trimmed_text(raw: SparkColumn, spaces_only: SparkColumn | None = None) -> SparkColumn:
+    """``raw`` trimmed of ASCII white space (``clean_text`` without its blank test)."""
     every_space = F.btrim(raw, F.lit(_ASCII_SPACE))
-    trimmed = every_space if spaces_only is None else F.when(spaces_only, F.trim(raw)).otherwise(every_space)
+    return every_space if spaces_only is None else F.when(spaces_only, F.trim(raw)).otherwise(every_space)
+
+
+def blank_as_null(trimmed: SparkColumn) -> SparkColumn:
+    """Null for an empty text. Spark evaluates ``trimmed`` twice here unless it is a column of an
+    earlier step (the second use sits in a conditional branch, which common subexpression
+    elimination leaves out)."""
     return F.when(trimmed != "", trimmed)
 
 

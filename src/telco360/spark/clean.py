@@ -7,15 +7,17 @@ original text, reasons, source file and line. Each output is written to the part
 with ``mode("overwrite")``: that replaces exactly D (also when D's new output is empty, which Spark's
 dynamic partition overwrite would leave stale) and never touches another date.
 
-One pass over the day's files writes the clean partition; the same job counts every record and
-notes the files that have invalid ones (an ``Observation``: no pass of its own). Only when there are
-invalid records (or NDJSON keys the contract does not know, which the report counts) are those files
-read again, and then only their records that are not in the clean partition just written (a join
-before the parse: nothing on the driver grows with the records) are parsed, checked, written to
-quarantine and counted. The records per file come from the clean partition (one column of its
-Parquet files; a count per file inside the write's observation, or the read-back beside the
-quarantine write in a thread, measured no faster). On the realistic day this is about a fifth less
-CPU than caching the whole day and reading it back (docs/benchmarks.md).
+Two passes. The first reads every record in read_raw's lean first-pass layout, casts and checks it
+and writes the valid ones to the clean partition; the same job counts the records and notes the
+files that have others (an ``Observation``: no pass of its own). It builds no reasons and keeps no
+original text, and leaves out every per-key function, so the whole step after the parse compiles to
+code. Only when some records were not written (invalid, or deferred by read_raw: keys not spelled as
+the contract names them, a value that may not be text) are those files read again, and then only
+their records that are not in the clean partition just written (a join before the parse: nothing on
+the driver grows with the records). That second pass applies every rule with its reason: the valid
+records are appended to the clean partition, the others written to quarantine, and all of them
+counted (reasons, dropped columns). The records per file come from the clean partition (one column
+of its Parquet files; a count per file inside the write's observation measured no faster).
 """
 
 from __future__ import annotations
@@ -40,16 +42,18 @@ from telco360 import runs, zones
 from telco360.contracts import DATASETS, Column, Contract, get_contract
 from telco360.formats import file_kind
 from telco360.reports import RECORD, CleanReport, DatasetCleanReport, FileReport, ReasonCode
-from telco360.spark.casting import clean_text, column_reason, reason, typed_value
+from telco360.spark.casting import blank_as_null, clean_text, column_reason, reason, trimmed_text, typed_value
 from telco360.spark.evolution import write_version_marker
 from telco360.spark.lakefs import LakeFile, LakeFS
 from telco360.spark.read_raw import (
     COMPACT_JSON,
+    DEFERRED,
     FIELDS,
     NOT_TEXT,
     SPACES_ONLY,
     UNKNOWN,
     LineSelection,
+    read_first_pass,
     read_records,
 )
 from telco360.spark.schemas import (
@@ -67,7 +71,7 @@ log = logging.getLogger("telco360.clean")
 JOB = "clean"
 # Output files sized for a warehouse bulk load: about this much input per output file.
 TARGET_FILE_BYTES = 128 * 1024 * 1024
-_RAW_PREFIX, _TEXT_PREFIX, _NOT_TEXT_PREFIX = "_raw__", "_text__", "_not_text__"
+_RAW_PREFIX, _TEXT_PREFIX, _NOT_TEXT_PREFIX, _PRINTED_PREFIX = "_raw__", "_text__", "_not_text__", "_printed__"
 _MALFORMED, _VALID = "_malformed", "_valid"
 
 
@@ -139,12 +143,43 @@ def check_records(records: DataFrame, contract: Contract) -> DataFrame:
     )
 
 
-def _typed(column: Column) -> SparkColumn:
+def check_first_pass(records: DataFrame, contract: Contract, rows: Observation) -> DataFrame:
+    """Records in read_raw's first-pass layout -> the typed values, provenance, the dropped column
+    names and ``_valid``: the record was not deferred and breaks no rule (the same rules as
+    check_records, which also names them). A ``json`` value that is not an object as the parser
+    printed it is left to the second pass too (re-printing it does not compile to code).
+
+    Each step reads every column of the one before, so Spark compiles each step into a method of its
+    own: one method for the whole chain would be too long for the JIT (HotSpot does not compile a
+    method over 8,000 bytes of bytecode)."""
+    raw = {c.name: F.col(FIELDS)[c.name] for c in contract.columns}
+    provenance = (SOURCE_FILE, LINE, UNKNOWN, DEFERRED)
+    printed = [_PRINTED_PREFIX + c.name for c in _jsons(contract)]
+    trimmed = records.select(
+        *provenance,
+        *(_printed(raw[c.name]).alias(_PRINTED_PREFIX + c.name) for c in _jsons(contract)),
+        *(trimmed_text(raw[c.name], F.col(SPACES_ONLY)).alias(_TEXT_PREFIX + c.name) for c in contract.columns),
+    )
+    texts = trimmed.select(
+        *provenance, *printed,
+        *(blank_as_null(F.col(_TEXT_PREFIX + c.name)).alias(_TEXT_PREFIX + c.name) for c in contract.columns),
+    ).observe(rows, F.count(F.lit(1)).alias("rows"))
+    values = texts.select(*texts.columns, *(_typed(c, first_pass=True).alias(c.name) for c in contract.columns))
+    valid = reduce(operator.and_, (_column_valid(c) for c in contract.columns), ~F.col(DEFERRED))
+    return values.select(*contract.column_names, SOURCE_FILE, LINE, UNKNOWN, valid.alias(_VALID))
+
+
+def _printed(raw: SparkColumn) -> SparkColumn:
+    # An NDJSON object is already compact JSON text (read_raw): only other values are re-serialized.
+    return F.col(COMPACT_JSON) & raw.startswith("{")
+
+
+def _typed(column: Column, *, first_pass: bool = False) -> SparkColumn:
     text = F.col(_TEXT_PREFIX + column.name)
     if column.type == "json":
-        # An NDJSON object is already compact JSON text (read_raw): only other values are re-serialized.
-        printed = F.col(COMPACT_JSON) & F.col(_RAW_PREFIX + column.name).startswith("{")
-        return F.when(printed, text).otherwise(typed_value(text, column))
+        if first_pass:
+            return F.when(F.col(_PRINTED_PREFIX + column.name), text)
+        return F.when(_printed(F.col(_RAW_PREFIX + column.name)), text).otherwise(typed_value(text, column))
     return typed_value(text, column)
 
 
@@ -159,6 +194,10 @@ def _column_valid(column: Column) -> SparkColumn:
 
 def _strings(contract: Contract) -> list[Column]:
     return [c for c in contract.columns if c.type == "string"]
+
+
+def _jsons(contract: Contract) -> list[Column]:
+    return [c for c in contract.columns if c.type == "json"]
 
 
 def quarantined() -> SparkColumn:
@@ -178,92 +217,92 @@ def quarantine_rows(checked: DataFrame, contract: Contract) -> DataFrame:
     ))
 
 
-def _write(df: DataFrame, files: int, path: str) -> None:
+def _write(df: DataFrame, files: int, path: str, mode: str = "overwrite") -> None:
     # The partition folder itself, overwritten: exactly D is replaced. An empty frame still writes a
     # schema-only file, so an empty day replaces the old data and stays readable.
-    df.coalesce(files).write.mode("overwrite").parquet(path)
+    df.coalesce(files).write.mode(mode).parquet(path)
 
 
 _ROW, _REASON, _COLUMN = "row", "reason", "column"
 
 
 @dataclass(frozen=True)
-class _CleanPass:
-    """What the clean write saw of every record (an Observation: no pass of its own)."""
+class _FirstPass:
+    """What the first pass saw of every record (an Observation: no pass of its own)."""
     rows: int
-    quarantined: int
-    quarantined_files: frozenset[str]  # the files that have a record with a reason
-    unknown: dict[str, set[str]]  # file -> the normalized names of the columns it had and we drop
+    pending: int  # records not written to clean: invalid, or deferred to the second pass
+    pending_files: frozenset[str]  # the files that have such records
+    unknown: dict[str, set[str]]  # CSV file -> the normalized names of its header's columns we drop
 
 
 @dataclass(frozen=True)
 class _Counts:
-    """Per-file and per-key counts of the records the quarantine pass read (empty on a clean day)."""
+    """Per-file and per-key counts of the records the second pass read (empty on a clean day)."""
+    read_again: dict[str, int] = field(default_factory=dict)
     quarantined: dict[str, int] = field(default_factory=dict)
     reasons: dict[str, int] = field(default_factory=dict)
-    dropped: dict[tuple[str, str], int] = field(default_factory=dict)  # (file, column) -> records
+    dropped: dict[tuple[str, str], int] = field(default_factory=dict)  # (NDJSON file, column) -> records
 
 
-def _write_clean(checked: DataFrame, contract: Contract, files: int, path: str) -> _CleanPass:
+def _write_clean(checked: DataFrame, contract: Contract, files: int, path: str, counted: Observation) -> _FirstPass:
     """Write the valid records; count the others on the way (Spark computes the metrics in the same
     job, and the filter cannot be pushed below them, so every parse and cast runs once: DEVELOPERS.md,
     on filters over computed columns)."""
-    bad = quarantined()
+    pending = ~F.col(_VALID)
     seen = Observation()
     watched = checked.observe(
         seen,
-        F.count(F.lit(1)).alias("rows"),
-        F.count_if(bad).alias("quarantined"),
-        # The files with quarantined records (so the quarantine pass reads only those), and the
-        # distinct sets of dropped columns per file: both bounded by the day's files, never by its
-        # records (a list of the invalid lines would not fit the driver on a day whose every record
-        # is invalid). As JSON text: PySpark hands a nested metric over one py4j call per element.
-        F.to_json(F.collect_set(F.when(bad, F.col(SOURCE_FILE)))).alias("files"),
+        F.count_if(pending).alias("pending"),
+        # The files with pending records (so the second pass reads only those), and the distinct
+        # sets of dropped columns per file: both bounded by the day's files, never by its records (a
+        # list of the pending lines would not fit the driver on a day whose every record is invalid).
+        # As JSON text: PySpark hands a nested metric over one py4j call per element.
+        F.to_json(F.collect_set(F.when(pending, F.col(SOURCE_FILE)))).alias("files"),
         F.to_json(F.collect_set(F.when(F.size(UNKNOWN) > 0, F.struct(SOURCE_FILE, UNKNOWN)))).alias("unknown"),
     )
-    _write(clean_rows(watched, contract), files, path)
+    _write(watched.filter(F.col(_VALID)).select(*clean_schema(contract).fieldNames()), files, path)
     metrics = seen.get
     unknown: dict[str, set[str]] = {}
     for entry in json.loads(metrics["unknown"]):
         unknown.setdefault(entry[SOURCE_FILE], set()).update(entry[UNKNOWN])
-    return _CleanPass(rows=metrics["rows"], quarantined=metrics["quarantined"],
-                      quarantined_files=frozenset(json.loads(metrics["files"])), unknown=unknown)
+    return _FirstPass(rows=counted.get["rows"], pending=metrics["pending"],
+                      pending_files=frozenset(json.loads(metrics["files"])), unknown=unknown)
 
 
 def _csv(file: str) -> bool:
     return file_kind(file).format == "csv"
 
 
-def _quarantine(spark: SparkSession, fs: LakeFS, files: Sequence[LakeFile], contract: Contract,
-                seen: _CleanPass, written: DataFrame, files_out: int, path: str) -> _Counts:
-    """Read again only the records that are not in ``written`` (the clean partition just written: the
-    quarantined ones) and every record of an NDJSON file with keys the contract does not know (to
-    count them); write the quarantined ones, count both."""
-    # A CSV file's dropped columns are its header's: every record has them, counted from the rows.
-    drifted = frozenset(f for f in seen.unknown if not _csv(f))
-    # Files without such records are not read at all (line numbers are counted per file).
-    needed = drifted | seen.quarantined_files
-    only = LineSelection(written=written.where(F.col(SOURCE_FILE).isin(sorted(needed))), files=drifted)
-    again = [f for f in files if f.name in needed]
+def _second_pass(spark: SparkSession, fs: LakeFS, files: Sequence[LakeFile], contract: Contract,
+                 seen: _FirstPass, written: DataFrame, files_out: int, clean_path: str,
+                 quarantine_path: str) -> _Counts:
+    """Read again only the records that are not in ``written`` (the clean partition the first pass
+    wrote) with every rule; append the valid ones to the clean partition, write the others to
+    quarantine, count them all."""
+    only = LineSelection(written=written.where(F.col(SOURCE_FILE).isin(sorted(seen.pending_files))))
+    again = [f for f in files if f.name in seen.pending_files]
     # Usually a few records (all of a file's when all of them are invalid): cached, in memory and on
     # disk, counted, and written from the cache.
     checked = check_records(read_records(spark, fs, again, contract, only=only), contract).persist(
         StorageLevel.MEMORY_AND_DISK)
     try:
-        counts = _count(checked.where(quarantined() | (F.size(UNKNOWN) > 0)))  # fills the cache
-        if sum(counts.quarantined.values()) != seen.quarantined:
-            raise RuntimeError(f"{contract.name}: {seen.quarantined} records were quarantined while writing clean, "
-                               f"{sum(counts.quarantined.values())} when read again: did the archive change "
+        counts = _count(checked)  # fills the cache
+        if sum(counts.read_again.values()) != seen.pending:
+            raise RuntimeError(f"{contract.name}: {seen.pending} records were left to the second pass, "
+                               f"{sum(counts.read_again.values())} read again: did the archive change "
                                "during the run?")
-        _write(quarantine_rows(checked, contract), files_out, path)
+        _write(quarantine_rows(checked, contract), files_out, quarantine_path)
+        if sum(counts.read_again.values()) > sum(counts.quarantined.values()):
+            # Valid records the first pass deferred: added beside the first pass's files.
+            _write(clean_rows(checked, contract), files_out, clean_path, mode="append")
     finally:
         checked.unpersist()
     return counts
 
 
 def _count(rows: DataFrame) -> _Counts:
-    # One small aggregate over the records read again (each has a reason or a dropped column): each
-    # counts once (as quarantined or not), once per reason and once per dropped column, keyed by file.
+    # One small aggregate over the records read again: each counts once (as quarantined or not), once
+    # per reason and once per dropped column, keyed by file.
     keys = F.concat(
         F.array(F.struct(F.lit(_ROW).alias("kind"), F.lit("").alias("name"))),
         F.transform(REASONS, lambda r: F.struct(F.lit(_REASON).alias("kind"),
@@ -279,6 +318,7 @@ def _count(rows: DataFrame) -> _Counts:
     counts = _Counts()
     for r in found:
         if r["kind"] == _ROW:
+            counts.read_again[r[SOURCE_FILE]] = r["n"]
             counts.quarantined[r[SOURCE_FILE]] = r["quarantined"]
         elif r["kind"] == _REASON:
             counts.reasons[r["name"]] = counts.reasons.get(r["name"], 0) + r["n"]
@@ -287,14 +327,20 @@ def _count(rows: DataFrame) -> _Counts:
     return counts
 
 
-def _report(contract: Contract, files: Sequence[LakeFile], clean: dict[str, int], seen: _CleanPass,
+def _report(contract: Contract, files: Sequence[LakeFile], first_clean: dict[str, int], seen: _FirstPass,
             counts: _Counts) -> DatasetCleanReport:
-    rows = {f.name: clean.get(f.name, 0) + counts.quarantined.get(f.name, 0) for f in files}
+    # Every record is in the first pass's clean files or was read again by the second pass.
+    rows = {f.name: first_clean.get(f.name, 0) + counts.read_again.get(f.name, 0) for f in files}
     if sum(rows.values()) != seen.rows:
         raise RuntimeError(f"{contract.name}: {seen.rows} records read, but {sum(rows.values())} written to clean "
                            "and quarantine: did the archive change during the run?")
+    # A CSV file's dropped columns are its header's: every record has them. An NDJSON record with a
+    # key the contract does not know is always read again, and counted there.
+    unknown = {file: set(names) for file, names in seen.unknown.items()}
+    for file, name in counts.dropped:
+        unknown.setdefault(file, set()).add(name)
     dropped: dict[str, int] = {}
-    for file, names in seen.unknown.items():
+    for file, names in unknown.items():
         for name in names:
             n = rows.get(file, 0) if _csv(file) else counts.dropped.get((file, name), 0)
             dropped[name] = dropped.get(name, 0) + n
@@ -311,7 +357,7 @@ def _report(contract: Contract, files: Sequence[LakeFile], clean: dict[str, int]
         files=[
             FileReport(file=f.name, format=file_kind(f.name).format, rows=rows[f.name],
                        rows_quarantined=counts.quarantined.get(f.name, 0),
-                       unknown_columns=sorted(seen.unknown.get(f.name, ())))
+                       unknown_columns=sorted(unknown.get(f.name, ())))
             for f in files
         ],
     )
@@ -324,23 +370,24 @@ def clean_dataset(spark: SparkSession, fs: LakeFS, root: str, dataset: str, run_
     input_bytes = sum(f.size for f in files)
     clean_partition = zones.clean_path(root, dataset, run_date)
     quarantine_partition = zones.quarantine_path(root, dataset, run_date)
-    checked = check_records(read_records(spark, fs, files, contract), contract)
+    counted = Observation()
+    checked = check_first_pass(read_first_pass(spark, fs, files, contract), contract, counted)
     seen = _write_clean(checked, contract, output_files(input_bytes, spark.sparkContext.defaultParallelism),
-                        clean_partition)
+                        clean_partition, counted)
     # Readers of history convert each partition from the contract version that wrote it.
     write_version_marker(fs, clean_partition, contract)
     # Records per file: one column of what was just written (Parquet's dictionary, read back).
     written = spark.read.parquet(clean_partition)
-    clean = {r[SOURCE_FILE]: r["count"] for r in written.groupBy(SOURCE_FILE).count().collect()}
-    if seen.quarantined or any(not _csv(f) for f in seen.unknown):
-        # The rare quarantine rows stay together.
-        counts = _quarantine(spark, fs, files, contract, seen, written, output_files(input_bytes),
-                             quarantine_partition)
+    first_clean = {r[SOURCE_FILE]: r["count"] for r in written.groupBy(SOURCE_FILE).count().collect()}
+    if seen.pending:
+        # The rare records of the second pass stay together.
+        counts = _second_pass(spark, fs, files, contract, seen, written, output_files(input_bytes),
+                              clean_partition, quarantine_partition)
     else:
         # A clean day still replaces D's quarantine partition, with a schema-only file.
         counts = _Counts()
         _write(spark.createDataFrame([], quarantine_schema(contract)), 1, quarantine_partition)
-    report = _report(contract, files, clean, seen, counts)
+    report = _report(contract, files, first_clean, seen, counts)
     log.info("clean %s %s: %d rows read, %d clean, %d quarantined", dataset, run_date,
              report.rows_read, report.rows_clean, report.rows_quarantined)
     return report

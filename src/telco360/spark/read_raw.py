@@ -10,6 +10,13 @@ text (docs/spec.md §2), ``_compact_json`` is true when a ``json`` column's valu
 ``_spaces_only`` when no value of the record can hold white space but the space (a plain trim cleans
 it). Casting happens once, later, on this layout, so CSV and NDJSON follow exactly the same rules.
 
+Job A's first pass reads a leaner layout (``read_first_pass``): ``(_source_file, _line, _fields,
+_unknown, _compact_json, _spaces_only, _deferred)``, built without any per-key function or array of
+names, so the whole step after the JSON parse compiles to code. A record it cannot take that way
+(an NDJSON line that is not an object, keys not spelled as the contract names them, a string
+value that may not be JSON text) is ``_deferred``: the second pass reads it again in the full
+layout.
+
 How the files are read, and why it is fast (docs/benchmarks.md):
 
 - Every file is read as physical lines with Hadoop's line reader, which ends a line at LF, CRLF or a
@@ -45,7 +52,7 @@ from telco360.spark.lakefs import LakeFile, LakeFS
 from telco360.spark.schemas import LINE, RAW_RECORD, SOURCE_FILE
 
 FIELDS, UNKNOWN, NOT_TEXT, COMPACT_JSON = "_fields", "_unknown", "_not_text", "_compact_json"
-SPACES_ONLY = "_spaces_only"
+SPACES_ONLY, DEFERRED = "_spaces_only", "_deferred"
 _TEXT, _BLOCK, _ROW_ID = "_text", "_block", "_id"
 _FIRST_ID, _BEFORE, _ODD, _RAW = "_first_id", "_before", "_odd", "_raw"
 # A CSV header is one record at the top of the file; this is far more than any real header needs.
@@ -57,6 +64,7 @@ _JSON_FRACTION = r"^-?[0-9]+(\.[0-9]+([eE][+-]?[0-9]+)?|[eE][+-]?[0-9]+)$"
 # Split a whole file after each line break (LF, CRLF or a lone CR), keeping the breaks.
 _AFTER_LINE_BREAK = r"(?<=\n)|(?<=\r)(?!\n)"
 RECORD_COLUMNS: tuple[str, ...] = (SOURCE_FILE, LINE, RAW_RECORD, FIELDS, UNKNOWN, NOT_TEXT, COMPACT_JSON, SPACES_ONLY)
+FIRST_PASS_COLUMNS: tuple[str, ...] = (SOURCE_FILE, LINE, FIELDS, UNKNOWN, COMPACT_JSON, SPACES_ONLY, DEFERRED)
 # ASCII white space other than the space: only a record whose text holds one can have it in a value.
 _CSV_OTHER_SPACE = ("\t", "\u000b", "\f", "\r", "\n")
 
@@ -124,10 +132,9 @@ def numbered_lines(spark: SparkSession, files: Sequence[LakeFile], *, csv_quotes
 
 @dataclass(frozen=True)
 class LineSelection:
-    """The records to read again: every record of ``files``, and of the other files those not in
-    ``written`` (a frame of ``(_source_file, _line)``, e.g. the clean partition just written)."""
+    """The records to read again: those not in ``written`` (a frame of ``(_source_file, _line)``,
+    e.g. the clean partition just written)."""
     written: DataFrame
-    files: frozenset[str] = frozenset()
 
 
 def _selected(records: DataFrame, only: LineSelection | None) -> DataFrame:
@@ -135,13 +142,26 @@ def _selected(records: DataFrame, only: LineSelection | None) -> DataFrame:
     A join, not a list on the driver: a day whose every record is invalid reads all of them again."""
     if only is None:
         return records
-    written = only.written.select(SOURCE_FILE, LINE)
-    if only.files:
-        written = written.where(~F.col(SOURCE_FILE).isin(sorted(only.files)))
-    return records.join(written, on=[SOURCE_FILE, LINE], how="left_anti")
+    return records.join(only.written.select(SOURCE_FILE, LINE), on=[SOURCE_FILE, LINE], how="left_anti")
 
 
 # --- NDJSON ----------------------------------------------------------------------------------------
+def _string_names(contract: Contract) -> list[str]:
+    return [c.name for c in contract.columns if c.type == "string"]
+
+
+def _suspect(value: SparkColumn) -> SparkColumn:
+    """The value's text could have come from a JSON number with a fraction or exponent, an object or
+    an array. An anchored regex fails at the first character of almost every value: cheaper than
+    testing that character first (measured)."""
+    return value.startswith("{") | value.startswith("[") | value.rlike(_JSON_FRACTION)
+
+
+def _any_suspect(contract: Contract, fields: SparkColumn) -> SparkColumn:
+    strings = _string_names(contract)
+    return reduce(operator.or_, (_suspect(fields[n]) for n in strings)) if strings else F.lit(False)
+
+
 def _not_text(contract: Contract, text: SparkColumn, fields: SparkColumn, raw: SparkColumn,
               canonical: Callable[[SparkColumn], SparkColumn]) -> SparkColumn:
     """The string columns whose JSON value was a fractional/exponent number, an object or an array.
@@ -150,20 +170,13 @@ def _not_text(contract: Contract, text: SparkColumn, fields: SparkColumn, raw: S
     could have come from one: a first, cheap pass over the values names the suspects (almost never
     any), and only for those the line itself is read: whether the record's own key for the column is
     followed by a JSON string. A nested object's key of the same spelling can mask that check."""
-    strings = [c.name for c in contract.columns if c.type == "string"]
+    strings = _string_names(contract)
     if not strings:
         return _no_names()
-
-    def suspect(name: str) -> SparkColumn:
-        value = fields[name]
-        # An anchored regex fails at the first character of almost every value: cheaper than
-        # testing that character first (measured).
-        return value.startswith("{") | value.startswith("[") | value.rlike(_JSON_FRACTION)
-
     # One boolean decides for the common row; only a row with a suspect builds the array of names
     # (an array per row cost more than all the value tests).
-    any_suspect = reduce(operator.or_, (suspect(n) for n in strings))
-    suspects = F.array_compact(F.array(*(F.when(suspect(n), F.lit(n)) for n in strings)))
+    any_suspect = _any_suspect(contract, fields)
+    suspects = F.array_compact(F.array(*(F.when(_suspect(fields[n]), F.lit(n)) for n in strings)))
 
     def quoted(name: SparkColumn) -> SparkColumn:
         keys = F.filter(F.map_keys(raw), lambda key: canonical(key) == name)
@@ -188,7 +201,7 @@ def _objects_as_printed(text: SparkColumn) -> SparkColumn:
 
 
 def _ndjson_records(spark: SparkSession, files: Sequence[LakeFile], contract: Contract,
-                    only: LineSelection | None = None) -> DataFrame:
+                    only: LineSelection | None = None, *, first_pass: bool = False) -> DataFrame:
     lines = _selected(numbered_lines(spark, files, csv_quotes=False).frame, only)
     name_map = F.create_map(*(F.lit(x) for pair in contract.name_map.items() for x in pair))
 
@@ -212,6 +225,20 @@ def _ndjson_records(spark: SparkSession, files: Sequence[LakeFile], contract: Co
     # (JSON's duplicate keys are already one map key, the last: every key counts once.)
     contract_keys = reduce(operator.add, (F.map_contains_key(raw, n).cast("int") for n in contract.column_names))
     spelled_out = F.size(raw) == contract_keys
+    compact_json = _objects_as_printed(F.col(_TEXT)).alias(COMPACT_JSON)
+    # A JSON string holds a tab, line break, VT or FF only as an escape (the parser refuses them
+    # raw): a line without a backslash has no white space but the space in any value.
+    spaces_only = (~F.col(_TEXT).contains("\\")).alias(SPACES_ONLY)
+    if first_pass:
+        # The parsed map as it is: a record whose keys are not all contract names is deferred (a null
+        # map, a line that is not an object, too). The suspects test is a step of its own that reads
+        # the fields as columns, as in the full layout.
+        fields = F.struct(*(F.try_element_at(raw, F.lit(name)).alias(name) for name in contract.column_names))
+        taken = parsed.select(SOURCE_FILE, LINE, fields.alias(FIELDS), _no_names().alias(UNKNOWN), compact_json,
+                              spaces_only, (raw.isNull() | ~spelled_out).alias(DEFERRED))
+        # (A missing value is no suspect: the test is null there, and _deferred is never null.)
+        suspect = F.coalesce(_any_suspect(contract, F.col(FIELDS)), F.lit(False))
+        return taken.select(*FIRST_PASS_COLUMNS[:-1], (F.col(DEFERRED) | suspect).alias(DEFERRED))
     keyed = F.when(spelled_out, raw).otherwise(F.transform_keys(raw, lambda k, _v: canonical(k)))
     # _fields is never null, so every use of `keyed` is unconditional and Spark computes it once per
     # row; a line that is not a JSON object keeps its text in _raw_record instead. The string rule
@@ -226,10 +253,8 @@ def _ndjson_records(spark: SparkSession, files: Sequence[LakeFile], contract: Co
         F.struct(*(F.try_element_at(keyed, F.lit(name)).alias(name) for name in contract.column_names)).alias(FIELDS),
         F.when(spelled_out | raw.isNull(), _no_names())
         .otherwise(F.array_except(F.map_keys(keyed), known)).alias(UNKNOWN),
-        _objects_as_printed(F.col(_TEXT)).alias(COMPACT_JSON),
-        # A JSON string holds a tab, line break, VT or FF only as an escape (the parser refuses them
-        # raw): a line without a backslash has no white space but the space in any value.
-        (~F.col(_TEXT).contains("\\")).alias(SPACES_ONLY),
+        compact_json,
+        spaces_only,
     )
     not_text = _not_text(contract, F.col(_TEXT), F.col(FIELDS), raw, canonical)
     return records.select(SOURCE_FILE, LINE, RAW_RECORD, FIELDS, UNKNOWN,
@@ -335,15 +360,21 @@ def _empty(spark: SparkSession, contract: Contract) -> DataFrame:
     return spark.createDataFrame([], schema)
 
 
-def read_records(spark: SparkSession, fs: LakeFS, files: Sequence[LakeFile], contract: Contract,
-                 only: LineSelection | None = None) -> DataFrame:
-    """Every record of these files in the common layout (files of an unsupported format are skipped:
-    the gate never archives one), or only the records ``only`` selects (read again, parsed alone)."""
+def _by_format(files: Sequence[LakeFile]) -> dict[str, list[LakeFile]]:
+    """The files of each supported format (others are skipped: the gate never archives one)."""
     by_format: dict[str, list[LakeFile]] = defaultdict(list)
     for f in files:
         fmt = file_kind(f.name).format
         if fmt is not None:
             by_format[fmt].append(f)
+    return by_format
+
+
+def read_records(spark: SparkSession, fs: LakeFS, files: Sequence[LakeFile], contract: Contract,
+                 only: LineSelection | None = None) -> DataFrame:
+    """Every record of these files in the common layout, or only the records ``only`` selects (read
+    again, parsed alone)."""
+    by_format = _by_format(files)
     parts = []
     if by_format["ndjson"]:
         parts.append(_ndjson_records(spark, by_format["ndjson"], contract, only))
@@ -352,3 +383,17 @@ def read_records(spark: SparkSession, fs: LakeFS, files: Sequence[LakeFile], con
     if not parts:
         return _empty(spark, contract)
     return reduce(DataFrame.unionByName, (p.select(*RECORD_COLUMNS) for p in parts))
+
+
+def read_first_pass(spark: SparkSession, fs: LakeFS, files: Sequence[LakeFile], contract: Contract) -> DataFrame:
+    """Every record of these files in the first pass's layout (see the module doc): a CSV record is
+    never deferred, an NDJSON record when it needs what only the full layout does."""
+    by_format = _by_format(files)
+    parts = []
+    if by_format["ndjson"]:
+        parts.append(_ndjson_records(spark, by_format["ndjson"], contract, first_pass=True))
+    if by_format["csv"]:
+        parts.append(_csv_records(spark, fs, by_format["csv"], contract).withColumn(DEFERRED, F.lit(False)))
+    if not parts:
+        return _empty(spark, contract).withColumn(DEFERRED, F.lit(False)).select(*FIRST_PASS_COLUMNS)
+    return reduce(DataFrame.unionByName, (p.select(*FIRST_PASS_COLUMNS) for p in parts))
