@@ -155,7 +155,7 @@ def check_first_pass(records: DataFrame, contract: Contract, rows: Observation) 
     raw = {c.name: F.col(FIELDS)[c.name] for c in contract.columns}
     provenance = (SOURCE_FILE, LINE, UNKNOWN, DEFERRED)
     printed = [_PRINTED_PREFIX + c.name for c in _jsons(contract)]
-    trimmed = records.select(
+    trimmed = records.observe(rows, F.count(F.lit(1)).alias("rows")).select(
         *provenance,
         *(_printed(raw[c.name]).alias(_PRINTED_PREFIX + c.name) for c in _jsons(contract)),
         *(trimmed_text(raw[c.name], F.col(SPACES_ONLY)).alias(_TEXT_PREFIX + c.name) for c in contract.columns),
@@ -163,7 +163,7 @@ def check_first_pass(records: DataFrame, contract: Contract, rows: Observation) 
     texts = trimmed.select(
         *provenance, *printed,
         *(blank_as_null(F.col(_TEXT_PREFIX + c.name)).alias(_TEXT_PREFIX + c.name) for c in contract.columns),
-    ).observe(rows, F.count(F.lit(1)).alias("rows"))
+    )
     values = texts.select(*texts.columns, *(_typed(c, first_pass=True).alias(c.name) for c in contract.columns))
     valid = reduce(operator.and_, (_column_valid(c) for c in contract.columns), ~F.col(DEFERRED))
     return values.select(*contract.column_names, SOURCE_FILE, LINE, UNKNOWN, valid.alias(_VALID))
@@ -370,23 +370,28 @@ def clean_dataset(spark: SparkSession, fs: LakeFS, root: str, dataset: str, run_
     input_bytes = sum(f.size for f in files)
     clean_partition = zones.clean_path(root, dataset, run_date)
     quarantine_partition = zones.quarantine_path(root, dataset, run_date)
-    counted = Observation()
-    checked = check_first_pass(read_first_pass(spark, fs, files, contract), contract, counted)
-    seen = _write_clean(checked, contract, output_files(input_bytes, spark.sparkContext.defaultParallelism),
-                        clean_partition, counted)
-    # Readers of history convert each partition from the contract version that wrote it.
-    write_version_marker(fs, clean_partition, contract)
-    # Records per file: one column of what was just written (Parquet's dictionary, read back).
-    written = spark.read.parquet(clean_partition)
-    first_clean = {r[SOURCE_FILE]: r["count"] for r in written.groupBy(SOURCE_FILE).count().collect()}
+    # D's quarantine partition is replaced by a schema-only file first (a clean day's, readable and
+    # empty), in the background while the driver plans the first pass and the cores would idle; the
+    # second pass, when there is one, replaces it once that write is done.
+    empty = quarantine_schema(contract)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"quarantine-{dataset}") as background:
+        emptied = background.submit(inheritable_thread_target(
+            lambda: _write(spark.createDataFrame([], empty), 1, quarantine_partition)))
+        counted = Observation()
+        checked = check_first_pass(read_first_pass(spark, fs, files, contract), contract, counted)
+        seen = _write_clean(checked, contract, output_files(input_bytes, spark.sparkContext.defaultParallelism),
+                            clean_partition, counted)
+        # Readers of history convert each partition from the contract version that wrote it.
+        write_version_marker(fs, clean_partition, contract)
+        # Records per file: one column of what was just written (Parquet's dictionary, read back).
+        written = spark.read.parquet(clean_partition)
+        first_clean = {r[SOURCE_FILE]: r["count"] for r in written.groupBy(SOURCE_FILE).count().collect()}
+        emptied.result()
+    counts = _Counts()
     if seen.pending:
         # The rare records of the second pass stay together.
         counts = _second_pass(spark, fs, files, contract, seen, written, output_files(input_bytes),
                               clean_partition, quarantine_partition)
-    else:
-        # A clean day still replaces D's quarantine partition, with a schema-only file.
-        counts = _Counts()
-        _write(spark.createDataFrame([], quarantine_schema(contract)), 1, quarantine_partition)
     report = _report(contract, files, first_clean, seen, counts)
     log.info("clean %s %s: %d rows read, %d clean, %d quarantined", dataset, run_date,
              report.rows_read, report.rows_clean, report.rows_quarantined)
