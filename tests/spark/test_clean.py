@@ -11,14 +11,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pyspark.sql import Observation
 from pyspark.sql import functions as F
 
 from telco360 import zones
-from telco360.contracts import get_contract, normalize_name
+from telco360.contracts import DATASETS, get_contract, normalize_name
 from telco360.spark import clean as clean_module
 from telco360.spark.clean import lake_uri, output_files, run_clean
 from telco360.spark.lakefs import LakeFS
-from telco360.spark.read_raw import COMPACT_JSON, FIELDS, UNKNOWN, LineSelection, normalized_name, read_records
+from telco360.spark.read_raw import (
+    COMPACT_JSON,
+    FIELDS,
+    UNKNOWN,
+    LineSelection,
+    normalized_name,
+    read_first_pass,
+    read_records,
+)
 from telco360.spark.schemas import clean_schema, quarantine_schema
 
 D, D2 = "2025-01-05", "2025-01-06"
@@ -344,6 +353,41 @@ def test_the_first_pass_and_the_second_give_what_every_rule_in_one_pass_gives(sp
     assert report.columns_dropped == {"extra": 5}  # the CSV header's column (4 records) and S8's key
     # and the deferred valid records were added beside the first pass's file
     assert len(parquet_files(Path(clean_path))) == 2
+
+
+# HotSpot never compiles a method of more than 8,000 bytes of bytecode (DontCompileHugeMethods): a
+# generated step over it runs interpreted, several times slower.
+HUGE_METHOD_BYTES = 8000
+
+
+@pytest.mark.parametrize("fmt", ["ndjson", "csv"])
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_every_compiled_step_of_the_first_pass_is_small_enough_for_the_jit(spark, tmp_path: Path, dataset: str,
+                                                                           fmt: str) -> None:
+    # GIVEN a file of the dataset with every contract column
+    contract = get_contract(dataset)
+    record = {name: "1" for name in contract.column_names}
+    content = ndjson(record) if fmt == "ndjson" else ",".join(record) + "\n" + ",".join(record.values()) + "\n"
+    put(tmp_path, dataset, f"{dataset}.{fmt}", content)
+    fs = LakeFS(spark)
+    files = fs.list_files(zones.archive_path(lake_uri(str(tmp_path)), dataset, D))
+    # WHEN Job A's first pass is planned (adaptive execution off: the whole plan at once)
+    previous = spark.conf.get("spark.sql.adaptive.enabled")
+    spark.conf.set("spark.sql.adaptive.enabled", "false")
+    try:
+        checked = clean_module.check_first_pass(read_first_pass(spark, fs, files, contract), contract, Observation())
+        plan = clean_module.first_pass_clean_rows(checked, contract, Observation())._jdf.queryExecution().executedPlan()
+        stages = spark.sparkContext._jvm.org.apache.spark.sql.execution.debug.package.codegenStringSeq(plan)
+        sizes = {}
+        it = stages.iterator()
+        while it.hasNext():
+            stage = it.next()
+            sizes[stage._1().strip().splitlines()[0][:60]] = stage._3().maxMethodCodeSize()
+    finally:
+        spark.conf.set("spark.sql.adaptive.enabled", previous)
+    # THEN every generated method stays under HotSpot's limit (a wider contract must split a step)
+    assert len(sizes) >= 3
+    assert max(sizes.values()) < HUGE_METHOD_BYTES, sizes
 
 
 # --- the quarantine pass reads only what it needs ------------------------------------------------------

@@ -244,12 +244,11 @@ class _Counts:
     dropped: dict[tuple[str, str], int] = field(default_factory=dict)  # (NDJSON file, column) -> records
 
 
-def _write_clean(checked: DataFrame, contract: Contract, files: int, path: str, counted: Observation) -> _FirstPass:
-    """Write the valid records; count the others on the way (Spark computes the metrics in the same
-    job, and the filter cannot be pushed below them, so every parse and cast runs once: DEVELOPERS.md,
-    on filters over computed columns)."""
+def first_pass_clean_rows(checked: DataFrame, contract: Contract, seen: Observation) -> DataFrame:
+    """The first pass's valid records in the clean layout, the others counted on the way into
+    ``seen`` (Spark computes the metrics in the same job, and the filter cannot be pushed below
+    them, so every parse and cast runs once: DEVELOPERS.md, on filters over computed columns)."""
     pending = ~F.col(_VALID)
-    seen = Observation()
     watched = checked.observe(
         seen,
         F.count_if(pending).alias("pending"),
@@ -260,7 +259,13 @@ def _write_clean(checked: DataFrame, contract: Contract, files: int, path: str, 
         F.to_json(F.collect_set(F.when(pending, F.col(SOURCE_FILE)))).alias("files"),
         F.to_json(F.collect_set(F.when(F.size(UNKNOWN) > 0, F.struct(SOURCE_FILE, UNKNOWN)))).alias("unknown"),
     )
-    _write(watched.filter(F.col(_VALID)).select(*clean_schema(contract).fieldNames()), files, path)
+    return watched.filter(F.col(_VALID)).select(*clean_schema(contract).fieldNames())
+
+
+def _write_clean(checked: DataFrame, contract: Contract, files: int, path: str, counted: Observation) -> _FirstPass:
+    """Write the first pass's valid records; what it saw of the others, from the observations."""
+    seen = Observation()
+    _write(first_pass_clean_rows(checked, contract, seen), files, path)
     metrics = seen.get
     unknown: dict[str, set[str]] = {}
     for entry in json.loads(metrics["unknown"]):
@@ -370,15 +375,16 @@ def clean_dataset(spark: SparkSession, fs: LakeFS, root: str, dataset: str, run_
     input_bytes = sum(f.size for f in files)
     clean_partition = zones.clean_path(root, dataset, run_date)
     quarantine_partition = zones.quarantine_path(root, dataset, run_date)
-    # D's quarantine partition is replaced by a schema-only file first (a clean day's, readable and
-    # empty), in the background while the driver plans the first pass and the cores would idle; the
-    # second pass, when there is one, replaces it once that write is done.
     empty = quarantine_schema(contract)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"quarantine-{dataset}") as background:
+        records = read_first_pass(spark, fs, files, contract)  # counts the lines of each split
+        # D's quarantine partition is replaced by a schema-only file (a clean day's, readable and
+        # empty) in the background while the driver plans the first pass and the cores would idle;
+        # the second pass, when there is one, replaces it once that write is done.
         emptied = background.submit(inheritable_thread_target(
             lambda: _write(spark.createDataFrame([], empty), 1, quarantine_partition)))
         counted = Observation()
-        checked = check_first_pass(read_first_pass(spark, fs, files, contract), contract, counted)
+        checked = check_first_pass(records, contract, counted)
         seen = _write_clean(checked, contract, output_files(input_bytes, spark.sparkContext.defaultParallelism),
                             clean_partition, counted)
         # Readers of history convert each partition from the contract version that wrote it.

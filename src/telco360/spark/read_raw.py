@@ -12,10 +12,9 @@ it). Casting happens once, later, on this layout, so CSV and NDJSON follow exact
 
 Job A's first pass reads a leaner layout (``read_first_pass``): ``(_source_file, _line, _fields,
 _unknown, _compact_json, _spaces_only, _deferred)``, built without any per-key function or array of
-names, so the whole step after the JSON parse compiles to code. A record it cannot take that way
-(an NDJSON line that is not an object, keys not spelled as the contract names them, a string
-value that may not be JSON text) is ``_deferred``: the second pass reads it again in the full
-layout.
+names, so the steps after the JSON parse compile to code. An NDJSON record it cannot take that way
+(a key the contract does not spell so, a line that is not an object, a string value that may not
+be JSON text) is ``_deferred``: the second pass reads it again in the full layout.
 
 How the files are read, and why it is fast (docs/benchmarks.md):
 
@@ -55,7 +54,7 @@ from telco360.spark.schemas import LINE, RAW_RECORD, SOURCE_FILE
 FIELDS, UNKNOWN, NOT_TEXT, COMPACT_JSON = "_fields", "_unknown", "_not_text", "_compact_json"
 SPACES_ONLY, DEFERRED = "_spaces_only", "_deferred"
 _TEXT, _BLOCK, _ROW_ID = "_text", "_block", "_id"
-_FIRST_ID, _BEFORE, _ODD, _RAW = "_first_id", "_before", "_odd", "_raw"
+_FIRST_ID, _BEFORE, _ODD, _RAW, _BY_NAME = "_first_id", "_before", "_odd", "_raw", "_by_name"
 # A CSV header is one record at the top of the file: read from its first 64 KB (a py4j transfer of a
 # megabyte took 0.1 s), from its first megabyte when the header is longer (more than any real one).
 _HEADER_BYTES = (64 * 1024, 1024 * 1024)
@@ -121,16 +120,30 @@ def numbered_lines(spark: SparkSession, files: Sequence[LakeFile], *, csv_quotes
     for split in sorted(splits, key=lambda s: (s[SOURCE_FILE], s[_BLOCK])):
         offsets.append((split[SOURCE_FILE], split[_BLOCK], split[_FIRST_ID], before[split[SOURCE_FILE]]))
         before[split[SOURCE_FILE]] += split["n"]
-    offset_schema = f"{SOURCE_FILE} string, {_BLOCK} bigint, {_FIRST_ID} bigint, {_BEFORE} bigint"
     line = F.col(_BEFORE) + F.col(_ROW_ID) - F.col(_FIRST_ID) + 1
-    frame = scan.join(F.broadcast(spark.createDataFrame(offsets, offset_schema)), on=[SOURCE_FILE, _BLOCK],
-                      how="inner").select(
+    frame = scan.join(F.broadcast(_offsets(spark, offsets)), on=[SOURCE_FILE, _BLOCK], how="inner").select(
         SOURCE_FILE,
         line.alias(LINE),
         F.when(line == 1, F.regexp_replace(_TEXT, f"^{_BOM}", "")).otherwise(F.col(_TEXT)).alias(_TEXT),
     )
     multiline = frozenset(s[SOURCE_FILE] for s in splits if s[_ODD])
     return NumberedLines(frame, multiline)
+
+
+def _offsets(spark: SparkSession, offsets: Sequence[tuple[str, int, int, int]]) -> DataFrame:
+    """``(_source_file, _block, _first_id, _before)`` per split as a local relation (a VALUES list,
+    the values passed as parameters): its broadcast is read on the driver, where a frame made from a
+    Python list is an RDD that took a Spark job of its own (0.28 against 0.13 s, measured)."""
+    schema = f"{SOURCE_FILE} string, {_BLOCK} bigint, {_FIRST_ID} bigint, {_BEFORE} bigint"
+    if not offsets:
+        return spark.createDataFrame([], schema)
+    rows = ", ".join(f"(:f{i}, :b{i}, :i{i}, :n{i})" for i in range(len(offsets)))
+    args: dict[str, object] = {}
+    for i, (file, block, first_id, before) in enumerate(offsets):
+        args.update({f"f{i}": file, f"b{i}": block, f"i{i}": first_id, f"n{i}": before})
+    values = spark.sql(f"SELECT * FROM VALUES {rows} AS t(f, b, i, n)", args=args)
+    return values.select(F.col("f").cast("string").alias(SOURCE_FILE), F.col("b").cast("bigint").alias(_BLOCK),
+                         F.col("i").cast("bigint").alias(_FIRST_ID), F.col("n").cast("bigint").alias(_BEFORE))
 
 
 @dataclass(frozen=True)
@@ -204,6 +217,43 @@ def _objects_as_printed(text: SparkColumn) -> SparkColumn:
     return ~(text.contains('"{') | text.contains("'{") | text.contains("\\"))
 
 
+def _compact_json() -> SparkColumn:
+    return _objects_as_printed(F.col(_TEXT)).alias(COMPACT_JSON)
+
+
+def _spaces_only() -> SparkColumn:
+    # A JSON string holds a tab, line break, VT or FF only as an escape (the parser refuses them
+    # raw): a line without a backslash has no white space but the space in any value.
+    return (~F.col(_TEXT).contains("\\")).alias(SPACES_ONLY)
+
+
+def _first_pass_ndjson(lines: DataFrame, parse: SparkColumn, contract: Contract) -> DataFrame:
+    """NDJSON lines -> the first pass's layout, with no per-key function and no per-column map
+    lookup (each would generate code for every column, and a wide contract's step would go over
+    HotSpot's limit for compiling a method: DEVELOPERS.md).
+
+    A record whose keys are the contract's names in its order (one array comparison: a producer
+    writes its keys in one order, the sample feed in the contract's) has its values taken by
+    position. Any other record is parsed a second time, to the contract's columns by name (Spark's
+    JSON parser finds them; only these records pay for it: the map's parse is shared), and is
+    deferred when a key is not a contract name (other spellings, unknown keys) or the line is not an
+    object. The suspects test is a step of its own that reads the fields as columns."""
+    names = F.array(*(F.lit(name) for name in contract.column_names))
+    by_name = F.from_json(_TEXT, ", ".join(f"`{name}` string" for name in contract.column_names))
+    parsed = lines.select(SOURCE_FILE, LINE, _TEXT, parse.alias(_RAW),
+                          F.when(F.map_keys(parse) != names, by_name).alias(_BY_NAME))
+    raw = F.col(_RAW)
+    positional = F.struct(*(F.get(F.map_values(raw), i).alias(name) for i, name in enumerate(contract.column_names)))
+    contract_keys_only = F.size(F.array_except(F.map_keys(raw), names)) == 0
+    taken = parsed.select(
+        SOURCE_FILE, LINE, F.coalesce(F.col(_BY_NAME), positional).alias(FIELDS), _no_names().alias(UNKNOWN),
+        _compact_json(), _spaces_only(),
+        (~F.coalesce(F.col(_BY_NAME).isNull() | contract_keys_only, F.lit(False)) | raw.isNull()).alias(DEFERRED))
+    # (A missing value is no suspect: the test is null there, and _deferred is never null.)
+    suspect = F.coalesce(_any_suspect(contract, F.col(FIELDS)), F.lit(False))
+    return taken.select(*FIRST_PASS_COLUMNS[:-1], (F.col(DEFERRED) | suspect).alias(DEFERRED))
+
+
 def _ndjson_records(spark: SparkSession, files: Sequence[LakeFile], contract: Contract,
                     only: LineSelection | None = None, *, first_pass: bool = False) -> DataFrame:
     lines = _selected(numbered_lines(spark, files, csv_quotes=False).frame, only)
@@ -220,8 +270,11 @@ def _ndjson_records(spark: SparkSession, files: Sequence[LakeFile], contract: Co
     # The parse is a step of its own that everything after it reads as a column: Spark computes it
     # once (DEVELOPERS.md, on CollapseProject). A line that opens an object is not blank: only the
     # others pay for the regex.
-    parsed = lines.filter(F.col(_TEXT).startswith("{") | ~F.col(_TEXT).rlike(_BLANK_JSON)).select(
-        SOURCE_FILE, LINE, _TEXT, F.from_json(_TEXT, "map<string,string>").alias(_RAW))
+    kept = lines.filter(F.col(_TEXT).startswith("{") | ~F.col(_TEXT).rlike(_BLANK_JSON))
+    parse = F.from_json(_TEXT, "map<string,string>")
+    if first_pass:
+        return _first_pass_ndjson(kept, parse, contract)
+    parsed = kept.select(SOURCE_FILE, LINE, _TEXT, parse.alias(_RAW))
     raw = F.col(_RAW)
     # Usually every key is already a contract name: then the parsed map is used as it is, with no
     # per-key function (Spark evaluates lambdas without code generation). Other spellings, aliases
@@ -229,25 +282,6 @@ def _ndjson_records(spark: SparkSession, files: Sequence[LakeFile], contract: Co
     # (JSON's duplicate keys are already one map key, the last: every key counts once.)
     contract_keys = reduce(operator.add, (F.map_contains_key(raw, n).cast("int") for n in contract.column_names))
     spelled_out = F.size(raw) == contract_keys
-    compact_json = _objects_as_printed(F.col(_TEXT)).alias(COMPACT_JSON)
-    # A JSON string holds a tab, line break, VT or FF only as an escape (the parser refuses them
-    # raw): a line without a backslash has no white space but the space in any value.
-    spaces_only = (~F.col(_TEXT).contains("\\")).alias(SPACES_ONLY)
-    if first_pass:
-        # The parsed map as it is: a record whose keys are not all contract names is deferred (a null
-        # map, a line that is not an object, too). A producer that writes every key in the
-        # contract's order (one array comparison) has its values taken by position; other records
-        # look each name up (a map lookup walks the keys). The suspects test is a step of its own
-        # that reads the fields as columns, as in the full layout.
-        in_order = F.map_keys(raw) == F.array(*(F.lit(name) for name in contract.column_names))
-        fields = F.struct(*(
-            F.when(in_order, F.get(F.map_values(raw), i)).otherwise(F.try_element_at(raw, F.lit(name))).alias(name)
-            for i, name in enumerate(contract.column_names)))
-        taken = parsed.select(SOURCE_FILE, LINE, fields.alias(FIELDS), _no_names().alias(UNKNOWN), compact_json,
-                              spaces_only, (raw.isNull() | ~(in_order | spelled_out)).alias(DEFERRED))
-        # (A missing value is no suspect: the test is null there, and _deferred is never null.)
-        suspect = F.coalesce(_any_suspect(contract, F.col(FIELDS)), F.lit(False))
-        return taken.select(*FIRST_PASS_COLUMNS[:-1], (F.col(DEFERRED) | suspect).alias(DEFERRED))
     keyed = F.when(spelled_out, raw).otherwise(F.transform_keys(raw, lambda k, _v: canonical(k)))
     # _fields is never null, so every use of `keyed` is unconditional and Spark computes it once per
     # row; a line that is not a JSON object keeps its text in _raw_record instead. The string rule
@@ -262,8 +296,8 @@ def _ndjson_records(spark: SparkSession, files: Sequence[LakeFile], contract: Co
         F.struct(*(F.try_element_at(keyed, F.lit(name)).alias(name) for name in contract.column_names)).alias(FIELDS),
         F.when(spelled_out | raw.isNull(), _no_names())
         .otherwise(F.array_except(F.map_keys(keyed), known)).alias(UNKNOWN),
-        compact_json,
-        spaces_only,
+        _compact_json(),
+        _spaces_only(),
     )
     not_text = _not_text(contract, F.col(_TEXT), F.col(FIELDS), raw, canonical)
     return records.select(SOURCE_FILE, LINE, RAW_RECORD, FIELDS, UNKNOWN,
