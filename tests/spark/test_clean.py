@@ -25,6 +25,7 @@ from telco360.spark.read_raw import (
     UNKNOWN,
     LineSelection,
     normalized_name,
+    read_csv_header,
     read_first_pass,
     read_records,
 )
@@ -388,6 +389,22 @@ def test_every_compiled_step_of_the_first_pass_is_small_enough_for_the_jit(spark
     # THEN every generated method stays under HotSpot's limit (a wider contract must split a step)
     assert len(sizes) >= 3
     assert max(sizes.values()) < HUGE_METHOD_BYTES, sizes
+
+
+def test_a_csv_header_longer_than_the_first_read_is_read_whole(spark, tmp_path: Path) -> None:
+    # GIVEN CSV files whose header records end after the first 64 KB: a long column name, and a
+    # quoted name with a line break in it that crosses the 64 KB mark
+    long_name = "x" * 70_000
+    crossing = '"' + "y" * 65_530 + '\nz"'
+    put(tmp_path, "customers", "a.csv", f"customer_id,{long_name}\nA1,1\n")
+    put(tmp_path, "customers", "b.csv", f"customer_id,{crossing}\nB1,1\n")
+    fs = LakeFS(spark)
+    files = fs.list_files(zones.archive_path(lake_uri(str(tmp_path)), "customers", D))
+    # WHEN their headers are read
+    headers = [read_csv_header(fs, f) for f in files]
+    # THEN each header is whole, with the physical lines it spans
+    assert [(h.names, h.lines) for h in headers] == [
+        (("customer_id", long_name), 1), (("customer_id", "y" * 65_530 + "\nz"), 2)]
 
 
 # --- the quarantine pass reads only what it needs ------------------------------------------------------

@@ -149,9 +149,10 @@ def check_first_pass(records: DataFrame, contract: Contract, rows: Observation) 
     check_records, which also names them). A ``json`` value that is not an object as the parser
     printed it is left to the second pass too (re-printing it does not compile to code).
 
-    Each step reads every column of the one before, so Spark compiles each step into a method of its
-    own: one method for the whole chain would be too long for the JIT (HotSpot does not compile a
-    method over 8,000 bytes of bytecode)."""
+    The records are counted (``rows``) between the record step and the checks: that observation also
+    ends a compiled stage there, so neither stage's generated method goes over the 8,000 bytes of
+    bytecode above which HotSpot never compiles one (Spark would put the whole chain in one method:
+    DEVELOPERS.md). The trimmed texts are a step of their own because the blank test reads each twice."""
     raw = {c.name: F.col(FIELDS)[c.name] for c in contract.columns}
     provenance = (SOURCE_FILE, LINE, UNKNOWN, DEFERRED)
     printed = [_PRINTED_PREFIX + c.name for c in _jsons(contract)]
@@ -218,8 +219,9 @@ def quarantine_rows(checked: DataFrame, contract: Contract) -> DataFrame:
 
 
 def _write(df: DataFrame, files: int, path: str, mode: str = "overwrite") -> None:
-    # The partition folder itself, overwritten: exactly D is replaced. An empty frame still writes a
-    # schema-only file, so an empty day replaces the old data and stays readable.
+    # The partition folder itself, overwritten: exactly D is replaced (the second pass appends to the
+    # clean partition the first pass wrote). An empty frame still writes a schema-only file, so an
+    # empty day replaces the old data and stays readable.
     df.coalesce(files).write.mode(mode).parquet(path)
 
 
@@ -389,9 +391,13 @@ def clean_dataset(spark: SparkSession, fs: LakeFS, root: str, dataset: str, run_
                             clean_partition, counted)
         # Readers of history convert each partition from the contract version that wrote it.
         write_version_marker(fs, clean_partition, contract)
-        # Records per file: one column of what was just written (Parquet's dictionary, read back).
         written = spark.read.parquet(clean_partition)
-        first_clean = {r[SOURCE_FILE]: r["count"] for r in written.groupBy(SOURCE_FILE).count().collect()}
+        if len(files) == 1:
+            # A day of one file (a full extract, the catalogue): what the first pass wrote is its.
+            first_clean = {files[0].name: seen.rows - seen.pending}
+        else:
+            # Records per file: one column of what was just written (Parquet's dictionary, read back).
+            first_clean = {r[SOURCE_FILE]: r["count"] for r in written.groupBy(SOURCE_FILE).count().collect()}
         emptied.result()
     counts = _Counts()
     if seen.pending:
