@@ -201,7 +201,9 @@ class Pipeline:
         return str(self.sfn.start_execution(stateMachineArn=machine_arn or self.machine_arn,
                                             name=f"run-{uuid.uuid4().hex}", input=json.dumps(payload))["executionArn"])
 
-    def wait(self, arn: str, timeout: float = 30.0) -> Outcome:
+    def wait(self, arn: str, timeout: float = 120.0) -> Outcome:
+        # A guard against a hang, not a speed check: alone, the slowest execution here takes about
+        # 5 s; on a 2-core CI machine whose other worker runs the Spark tests, one took over 30 s.
         deadline = time.monotonic() + timeout
         while True:
             described = self.sfn.describe_execution(executionArn=arn)
