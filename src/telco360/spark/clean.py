@@ -391,19 +391,19 @@ def clean_dataset(spark: SparkSession, fs: LakeFS, root: str, dataset: str, run_
                             clean_partition, counted)
         # Readers of history convert each partition from the contract version that wrote it.
         write_version_marker(fs, clean_partition, contract)
-        written = spark.read.parquet(clean_partition)
         if len(files) == 1:
             # A day of one file (a full extract, the catalogue): what the first pass wrote is its.
             first_clean = {files[0].name: seen.rows - seen.pending}
         else:
             # Records per file: one column of what was just written (Parquet's dictionary, read back).
-            first_clean = {r[SOURCE_FILE]: r["count"] for r in written.groupBy(SOURCE_FILE).count().collect()}
+            written = spark.read.parquet(clean_partition).groupBy(SOURCE_FILE).count()
+            first_clean = {r[SOURCE_FILE]: r["count"] for r in written.collect()}
         emptied.result()
     counts = _Counts()
     if seen.pending:
         # The rare records of the second pass stay together.
-        counts = _second_pass(spark, fs, files, contract, seen, written, output_files(input_bytes),
-                              clean_partition, quarantine_partition)
+        counts = _second_pass(spark, fs, files, contract, seen, spark.read.parquet(clean_partition),
+                              output_files(input_bytes), clean_partition, quarantine_partition)
     report = _report(contract, files, first_clean, seen, counts)
     log.info("clean %s %s: %d rows read, %d clean, %d quarantined", dataset, run_date,
              report.rows_read, report.rows_clean, report.rows_quarantined)
