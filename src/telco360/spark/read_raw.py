@@ -239,7 +239,7 @@ def _first_pass_ndjson(lines: DataFrame, parse: SparkColumn, contract: Contract)
     deferred when a key is not a contract name (other spellings, unknown keys) or the line is not an
     object. The suspects test is a step of its own that reads the fields as columns."""
     names = F.array(*(F.lit(name) for name in contract.column_names))
-    by_name = F.from_json(_TEXT, ", ".join(f"`{name}` string" for name in contract.column_names))
+    by_name = F.from_json(_TEXT, _fields_type(contract))
     parsed = lines.select(SOURCE_FILE, LINE, _TEXT, parse.alias(_RAW),
                           F.when(F.map_keys(parse) != names, by_name).alias(_BY_NAME))
     raw = F.col(_RAW)
@@ -248,7 +248,7 @@ def _first_pass_ndjson(lines: DataFrame, parse: SparkColumn, contract: Contract)
     taken = parsed.select(
         SOURCE_FILE, LINE, F.coalesce(F.col(_BY_NAME), positional).alias(FIELDS), _no_names().alias(UNKNOWN),
         _compact_json(), _spaces_only(),
-        (~F.coalesce(F.col(_BY_NAME).isNull() | contract_keys_only, F.lit(False)) | raw.isNull()).alias(DEFERRED))
+        (raw.isNull() | (F.col(_BY_NAME).isNotNull() & ~contract_keys_only)).alias(DEFERRED))
     # (A missing value is no suspect: the test is null there, and _deferred is never null.)
     suspect = F.coalesce(_any_suspect(contract, F.col(FIELDS)), F.lit(False))
     return taken.select(*FIRST_PASS_COLUMNS[:-1], (F.col(DEFERRED) | suspect).alias(DEFERRED))
@@ -394,12 +394,17 @@ def _csv_records(spark: SparkSession, fs: LakeFS, files: Sequence[LakeFile], con
     return reduce(DataFrame.unionByName, frames) if frames else _empty(spark, contract)
 
 
+def _fields_type(contract: Contract) -> T.StructType:
+    """``_fields``: each contract column's raw text."""
+    return T.StructType([T.StructField(n, T.StringType()) for n in contract.column_names])
+
+
 def _empty(spark: SparkSession, contract: Contract) -> DataFrame:
     schema = T.StructType([
         T.StructField(SOURCE_FILE, T.StringType()),
         T.StructField(LINE, T.LongType()),
         T.StructField(RAW_RECORD, T.StringType()),
-        T.StructField(FIELDS, T.StructType([T.StructField(n, T.StringType()) for n in contract.column_names])),
+        T.StructField(FIELDS, _fields_type(contract)),
         T.StructField(UNKNOWN, T.ArrayType(T.StringType())),
         T.StructField(NOT_TEXT, T.ArrayType(T.StringType())),
         T.StructField(COMPACT_JSON, T.BooleanType()),
