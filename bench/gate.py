@@ -4,7 +4,8 @@
 ``python -m bench.gate [--mb 200] [--keep DIR]``. Files are generated in a temporary folder (never
 the repository): activity NDJSON with nested payloads and customers CSV with quoted, comma-holding
 fields, shaped like the real extracts. Each measurement runs in a fresh interpreter on one core, and
-MB/s is over the decompressed size.
+MB/s is over the decompressed size. What is timed is ``validate_and_index``, what the Lambda and the
+local gate run: the check and, for an uncompressed file, the index of its lines.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, BinaryIO
 
 TARGETS = {"ndjson": 100.0, "csv": 100.0, "ndjson.gz": 60.0, "csv.gz": 60.0}
 MEMORY_BUDGET_MB = 64.0
@@ -91,7 +94,14 @@ def generate(folder: Path, megabytes: int) -> dict[str, Path]:
 def measure(path: Path) -> dict[str, object]:
     """Validate one file in this process; peak RSS is measured against the RSS just before."""
     from telco360.formats import file_kind
-    from telco360.gate.core import validate_stream
+
+    try:
+        from telco360.gate.core import validate_and_index
+    except ImportError:  # an older tree (DEVELOPERS.md: comparing the gate's speed): the check alone
+        from telco360.gate.core import validate_stream
+
+        def validate_and_index(stream: BinaryIO, key: str) -> Any:
+            return SimpleNamespace(verdict=validate_stream(stream, key), lines=None)
 
     kind = file_kind(path.name)
     size = path.stat().st_size
@@ -99,10 +109,12 @@ def measure(path: Path) -> dict[str, object]:
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     start, cpu_start = time.perf_counter(), time.process_time()
     with path.open("rb", buffering=0) as stream:
-        verdict = validate_stream(stream, str(path))
+        indexed = validate_and_index(stream, str(path))
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"valid": verdict.valid, "reason": verdict.reason, "rows": verdict.rows, "seconds": seconds,
+    verdict = indexed.verdict
+    return {"valid": verdict.valid, "reason": verdict.reason, "rows": verdict.rows,
+            "lines": indexed.lines.lines if indexed.lines else None, "seconds": seconds,
             "mb": plain / 1e6, "mb_per_s": plain / 1e6 / seconds,
             "cpu_mb_per_s": plain / 1e6 / cpu, "peak_mb": (peak - baseline) / 1024}
 

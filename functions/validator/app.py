@@ -1,11 +1,12 @@
 """The validation gate as an S3-triggered Lambda (docs/spec.md §3).
 
-For each object created under ``raw/``: stream it through ``telco360.gate.validate_stream`` (never read
-whole), move it to ``archive/`` or ``rejected/`` (copy, confirm, then delete: ``telco360.storage.s3``
-through ``router``), and for a rejection write ``<file>.reason.json`` beside it and send one SNS
-alert. Each record of an event is settled on its own; a folder marker (a key ending in ``/``) is
-skipped. Alerts, reason files and logs name the problem (reason code, message, line), never a record
-value: raw files hold customer PII.
+For each object created under ``raw/``: stream it through ``telco360.gate.validate_and_index`` (never
+read whole), move it to ``archive/`` or ``rejected/`` (copy, confirm, then delete: ``telco360.storage.s3``
+through ``router``); for an archived uncompressed file write the index of its lines (learnt in the same
+pass) to ``_lines/<file>.json`` beside it, for Job A; for a rejection write ``<file>.reason.json``
+beside it and send one SNS alert. Each record of an event is settled on its own; a folder marker (a
+key ending in ``/``) is skipped. Alerts, reason files and logs name the problem (reason code, message,
+line), never a record value: raw files hold customer PII.
 
 Whatever happens while validating (an unexpected error, a run about to time out) still ends with the
 file in ``rejected/`` and an alert. When even that fails the error is raised, so the asynchronous
@@ -34,7 +35,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from telco360 import zones
 from telco360.contracts import detect_dataset_from_key
 from telco360.formats import file_kind
-from telco360.gate import Reason, Verdict, routing, validate_stream
+from telco360.gate import Indexed, Reason, Verdict, routing, validate_and_index
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -129,8 +130,8 @@ def process_record(record: S3EventRecord, context: LambdaContext) -> dict[str, A
             logger.info("source already gone: a redelivered event, nothing to do")
             metrics.add_metric(name="SourceAlreadyGone", unit=MetricUnit.Count, value=1)
             return summary(key, "already_processed")
-        verdict = validate(body, key, context)
-        return settle(source, verdict, zones.ingest_date_of(event_time), event_token(event_time, sequencer))
+        checked = validate(body, key, context)
+        return settle(source, checked, zones.ingest_date_of(event_time), event_token(event_time, sequencer))
 
 
 def event_token(event_time: datetime, sequencer: str) -> str:
@@ -140,13 +141,15 @@ def event_token(event_time: datetime, sequencer: str) -> str:
 
 
 @tracer.capture_method(capture_response=False)
-def validate(body: router.Readable, key: str, context: LambdaContext) -> Verdict:
+def validate(body: router.Readable, key: str, context: LambdaContext) -> Indexed:
+    """The verdict, with the index of the file's lines when it is valid and uncompressed; a timeout or
+    a validator failure is a rejection (with no index)."""
     reader = DeadlineReader(body, context, TIMEOUT_MARGIN_MS)
     started = time.perf_counter()
-    verdict: Verdict | None = None
+    checked: Indexed | None = None
     error_type = ""
     try:
-        verdict = validate_stream(reader, key)
+        checked = validate_and_index(reader, key)
     except Exception as exc:
         error_type = type(exc).__name__
         if not reader.timed_out:
@@ -160,11 +163,13 @@ def validate(body: router.Readable, key: str, context: LambdaContext) -> Verdict
     metrics.add_metric(name="BytesValidated", unit=MetricUnit.Bytes, value=reader.bytes_read)
     # Checked first: the validator may have caught the timeout as a read error and returned a verdict.
     if reader.timed_out:
-        return failed_verdict(key, Reason.VALIDATION_TIMEOUT, reader.bytes_read,
-                              f"validation stopped after {reader.bytes_read} bytes: the run was about to time out")
-    if verdict is None:
-        return failed_verdict(key, Reason.VALIDATOR_ERROR, reader.bytes_read, f"the validator failed with {error_type}")
-    return verdict
+        return Indexed(failed_verdict(
+            key, Reason.VALIDATION_TIMEOUT, reader.bytes_read,
+            f"validation stopped after {reader.bytes_read} bytes: the run was about to time out"), None)
+    if checked is None:
+        return Indexed(failed_verdict(key, Reason.VALIDATOR_ERROR, reader.bytes_read,
+                                      f"the validator failed with {error_type}"), None)
+    return checked
 
 
 def failed_verdict(key: str, reason: Reason, bytes_read: int, message: str) -> Verdict:
@@ -175,11 +180,15 @@ def failed_verdict(key: str, reason: Reason, bytes_read: int, message: str) -> V
 
 
 @tracer.capture_method(capture_response=False)
-def settle(source: router.Source, verdict: Verdict, ingest_date: str, token: str) -> dict[str, Any]:
-    """Move the file to its zone; for a rejection, alert and write its reason before the source goes."""
+def settle(source: router.Source, checked: Indexed, ingest_date: str, token: str) -> dict[str, Any]:
+    """Move the file to its zone; before the source goes, write the line index beside an archived file
+    (again on a retry: the same bytes), or for a rejection alert and write its reason."""
+    verdict = checked.verdict
     wanted = routing.destination_key(verdict, source.file_name, ingest_date)
     placement = router.choose_destination(s3, source, wanted, token)
     router.copy_confirmed(s3, source, placement)
+    if checked.lines is not None:
+        router.put_line_index(s3, source.bucket, zones.line_index_key(placement.key), checked.lines)
     if not verdict.valid:
         reason_key = zones.reason_key(placement.key)
         # A retry after a failed delete finds the reason file written, so the alert was already sent.

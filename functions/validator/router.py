@@ -16,6 +16,7 @@ import orjson
 from aws_lambda_powertools import Logger, Tracer
 
 from telco360 import zones
+from telco360.gate.lines import LineIndex
 from telco360.storage import s3 as storage
 from telco360.storage.s3 import CopyNotConfirmed, ObjectMissing, ObjectVersion, Placement
 
@@ -98,3 +99,8 @@ def exists(s3: S3Client, bucket: str, key: str) -> bool:
 def put_json(s3: S3Client, bucket: str, key: str, document: Mapping[str, Any]) -> None:
     s3.put_object(Bucket=bucket, Key=key, Body=orjson.dumps(document, option=orjson.OPT_INDENT_2),
                   ContentType="application/json")
+
+
+def put_line_index(s3: S3Client, bucket: str, key: str, index: LineIndex) -> None:
+    """The index of an archived file's lines (``zones.line_index_key``); writing it again is harmless."""
+    s3.put_object(Bucket=bucket, Key=key, Body=index.to_json(), ContentType="application/json")

@@ -19,6 +19,8 @@ REPORTS = "_reports"
 UNKNOWN_DATASET = "unknown"
 STAGING_TABLES: tuple[str, ...] = ("customers", "plans", "customer_360", "activity")
 REASON_SUFFIX = ".reason.json"
+# Beside each archived uncompressed file, the gate's index of its lines (telco360.gate.lines).
+LINE_INDEX_FOLDER = "_lines"
 MANIFEST_NAME = "manifest.json"
 INGEST_DATE, SNAPSHOT_DATE = "ingest_date", "snapshot_date"
 
@@ -105,6 +107,15 @@ def rejected_key(dataset: str | None, ingest_date: str, file_name: str) -> str:
 
 def reason_key(rejected: str) -> str:
     return rejected + REASON_SUFFIX
+
+
+def line_index_key(archive_key: str) -> str:
+    """``archive/<dataset>/ingest_date=<D>/<file>`` -> ``…/ingest_date=<D>/_lines/<file>.json``: the line
+    index of an archived file, in its partition but out of the way of its data. Readers of the archive
+    skip every name that starts with ``_`` (as ``LakeFS.list_files`` does), so Job A never reads an
+    index as a data file."""
+    name = file_name_of(archive_key)
+    return f"{archive_key[: len(archive_key) - len(name)]}{LINE_INDEX_FOLDER}/{name}.json"
 
 
 def clean_path(root: str, dataset: str, ingest_date: str | None = None) -> str:

@@ -51,3 +51,18 @@ def test_unique_and_raw_keys() -> None:
         "archive/c/ingest_date=2025-01-01/c__T1.ndjson.gz")
     assert zones.raw_key("plans", "p.csv") == "raw/plans/p.csv"
     assert zones.raw_key(zones.UNKNOWN_DATASET, "p.csv") == zones.raw_key(None, "p.csv") == "raw/p.csv"
+
+
+def test_the_line_index_of_an_archived_file_lives_in_its_partitions_lines_folder() -> None:
+    # GIVEN archived files (a suffixed second arrival too) / THEN each index is _lines/<name>.json beside
+    # it: in the same partition, under a name readers of the archive skip
+    assert zones.line_index_key("archive/activity/ingest_date=2025-01-05/logs_1.ndjson") == (
+        "archive/activity/ingest_date=2025-01-05/_lines/logs_1.ndjson.json")
+    key = zones.unique_key(zones.archive_key("plans", "2025-01-02", "plans.csv"), "T1")
+    index = zones.line_index_key(key)
+    assert index == "archive/plans/ingest_date=2025-01-02/_lines/plans__T1.csv.json"
+    assert zones.partition_date(index) == "2025-01-02"
+    assert index.split("/")[-2] == zones.LINE_INDEX_FOLDER and zones.LINE_INDEX_FOLDER.startswith("_")
+    # a lake URI keeps its root
+    assert zones.line_index_key("s3://bucket/lake/archive/plans/ingest_date=2025-01-02/p.csv") == (
+        "s3://bucket/lake/archive/plans/ingest_date=2025-01-02/_lines/p.csv.json")

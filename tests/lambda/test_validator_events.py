@@ -15,7 +15,9 @@ from urllib.parse import unquote_plus
 import pytest
 from handler_support import BUCKET, EVENTS, PII, FakeContext, Lake, csv_file, gz, load_event, ndjson
 
+from telco360 import zones
 from telco360.contracts import get_contract
+from telco360.gate.lines import LineIndex, line_index
 
 
 @dataclass(frozen=True)
@@ -157,7 +159,8 @@ def test_event_fixture_is_routed(name: str, app: ModuleType, lake: Lake, context
     # WHEN the handler runs on the event
     result = app.lambda_handler(event, context)
 
-    # THEN each record's file is where the contract puts it, unchanged, and its source is gone
+    # THEN each record's file is where the contract puts it, unchanged, and its source is gone; an
+    # archived uncompressed file has the index of its lines beside it (a gzipped or rejected one none)
     assert result["records"] == [
         {"key": key, "outcome": e.outcome, "destination": e.destination, "reason": e.reason}
         for (key, _), e in zip(arrived, case.records, strict=True)
@@ -170,6 +173,10 @@ def test_event_fixture_is_routed(name: str, app: ModuleType, lake: Lake, context
             continue
         assert lake.get(expect.destination) == content
         expected_keys.append(expect.destination)
+        if expect.outcome == "archived" and not expect.destination.endswith(".gz"):
+            index_key = zones.line_index_key(expect.destination)
+            expected_keys.append(index_key)
+            assert LineIndex.from_json(lake.get(index_key)) == line_index(content)
         if expect.reason is not None:
             reason_key = expect.destination + ".reason.json"
             expected_keys.append(reason_key)

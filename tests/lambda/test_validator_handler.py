@@ -24,12 +24,15 @@ from handler_support import (
     s3_event,
 )
 
+from telco360 import zones
 from telco360.contracts import get_contract
 from telco360.gate import Reason
+from telco360.gate.lines import LineIndex, line_index
 
 DAY = "2025-01-01"  # the UTC date of s3_event's default event time
 CUSTOMERS_KEY = "raw/customers/customers_20250101.ndjson"
 ARCHIVED_CUSTOMERS = f"archive/customers/ingest_date={DAY}/customers_20250101.ndjson"
+CUSTOMERS_INDEX = f"archive/customers/ingest_date={DAY}/_lines/customers_20250101.ndjson.json"
 REJECTED_CUSTOMERS = f"rejected/customers/ingest_date={DAY}/customers_20250101.ndjson"
 PLANS_KEY = "raw/plans/plans_20250101.csv"
 
@@ -138,7 +141,7 @@ def test_unexpected_validator_error_still_rejects_the_file_without_its_text(
         stream.read(10)
         raise ValueError(f"cannot handle {PII}")
 
-    monkeypatch.setattr(app, "validate_stream", crash)
+    monkeypatch.setattr(app, "validate_and_index", crash)
     content = ndjson("customers", email=PII)
     lake.put(CUSTOMERS_KEY, content)
 
@@ -159,8 +162,8 @@ def test_run_about_to_time_out_stops_validating_and_rejects_the_file(
     content = ndjson("customers", rows=3000)
     lake.put(CUSTOMERS_KEY, content)
     context = FakeContext(time_left_ms=[60_000, 5_000])
-    real = app.validate_stream
-    monkeypatch.setattr(app, "validate_stream", lambda stream, key: real(stream, key, chunk_size=64 * 1024))
+    real = app.validate_and_index
+    monkeypatch.setattr(app, "validate_and_index", lambda stream, key: real(stream, key, chunk_size=64 * 1024))
 
     # WHEN the event is handled
     result = app.lambda_handler(s3_event(CUSTOMERS_KEY), context)
@@ -205,6 +208,50 @@ def test_source_is_deleted_only_after_its_copy_is_confirmed(
     assert calls[delete_at][1] == {"Bucket": BUCKET, "Key": CUSTOMERS_KEY, "IfMatch": validated_etag}
 
 
+def test_the_line_index_is_written_after_the_copy_is_confirmed_and_before_the_source_goes(
+        app: ModuleType, lake: Lake, context: FakeContext, s3_calls: list[tuple[str, dict[str, Any]]]) -> None:
+    # GIVEN a plans CSV with CRLF record ends and a line break in a quoted value
+    rows = csv_rows("plans")
+    rows[1][1] = "two\r\nlines"
+    content = csv_bytes(rows).replace(b"\n", b"\r\n").replace(b"\r\r\n", b"\r\n")
+    lake.put(PLANS_KEY, content)
+    s3_calls.clear()
+
+    # WHEN its event is handled
+    app.lambda_handler(s3_event(PLANS_KEY), context)
+
+    # THEN the index of its bytes (a record spans lines) is put between the confirmed copy and the delete
+    archived = f"archive/plans/ingest_date={DAY}/plans_20250101.csv"
+    index_key = f"archive/plans/ingest_date={DAY}/_lines/plans_20250101.csv.json"
+    names = [name for name, _ in s3_calls]
+    put_at = names.index("PutObject")
+    assert names.index("CopyObject") < put_at < names.index("DeleteObject") == len(names) - 1
+    assert ("HeadObject", {"Bucket": BUCKET, "Key": archived}) in s3_calls[:put_at]
+    put = s3_calls[put_at][1]
+    assert (put["Key"], put["ContentType"]) == (index_key, "application/json")
+    assert LineIndex.from_json(lake.get(index_key)) == line_index(content, multiline_records=True)
+    assert lake.listing() == [index_key, archived]
+
+
+def test_a_failed_index_write_keeps_the_source_and_the_retry_writes_it(
+        app: ModuleType, lake: Lake, context: FakeContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN a valid file, and an index write that fails once
+    content = ndjson("customers")
+    lake.put(CUSTOMERS_KEY, content)
+    monkeypatch.setattr(lake.s3, "put_object", _failing_once(lake.s3.put_object, "PutObject"))
+    event = s3_event(CUSTOMERS_KEY)
+
+    # WHEN the event is handled / THEN it fails with the copy made and the source kept
+    with pytest.raises(app.RecordsFailed):
+        app.lambda_handler(event, context)
+    assert lake.listing() == sorted([ARCHIVED_CUSTOMERS, CUSTOMERS_KEY])
+
+    # WHEN the retry runs / THEN it reuses its copy, writes the index and deletes the source
+    assert app.lambda_handler(event, context)["records"][0]["outcome"] == "archived"
+    assert lake.listing() == sorted([ARCHIVED_CUSTOMERS, CUSTOMERS_INDEX])
+    assert LineIndex.from_json(lake.get(CUSTOMERS_INDEX)) == line_index(content)
+
+
 @pytest.mark.parametrize(("content", "destination"), [
     pytest.param(ndjson("customers"), ARCHIVED_CUSTOMERS, id="archived"),
     pytest.param(b"", REJECTED_CUSTOMERS, id="rejected"),
@@ -240,13 +287,16 @@ def test_reupload_of_the_same_name_the_same_day_gets_its_own_archive_name(
         lake.put(CUSTOMERS_KEY, content)
         app.lambda_handler(s3_event(CUSTOMERS_KEY, event_time, sequencer), context)
 
-    # THEN none overwrote another: the first keeps the name, the others get unique names sorting after it
+    # THEN none overwrote another: the first keeps the name, the others get unique names sorting after
+    # it, each with the index of its own lines
     folder = f"archive/customers/ingest_date={DAY}/"
     expected = [folder + "customers_20250101.ndjson",
                 folder + "customers_20250101__20250101T183000250Z-0067758B1C115C8E20.ndjson",
                 folder + "customers_20250101__20250101T235959999Z-006775C3D2225C8E21.ndjson"]
-    assert lake.listing() == expected
+    assert lake.listing() == sorted(expected + [zones.line_index_key(k) for k in expected])
     assert [lake.get(k) for k in expected] == contents
+    assert [LineIndex.from_json(lake.get(zones.line_index_key(k))) for k in expected] == [
+        line_index(c) for c in contents]
 
 
 def test_multiple_records_each_get_a_summary(app: ModuleType, lake: Lake, context: FakeContext) -> None:
@@ -324,7 +374,7 @@ def test_delete_failing_after_the_copy_loses_and_duplicates_nothing(
     # WHEN the retry runs / THEN it reuses its own copy: one copy, the source gone, one alert in all
     result = app.lambda_handler(event, context)
     assert result["records"][0]["destination"] == destination
-    assert [k for k in lake.listing() if not k.endswith(".reason.json")] == [destination]
+    assert [k for k in lake.listing() if not k.endswith(".reason.json") and "/_lines/" not in k] == [destination]
     assert len(lake.alerts()) == alerts
 
 
@@ -377,7 +427,7 @@ def test_versioned_bucket_moves_the_version_the_event_names_and_leaves_a_newer_u
     # WHEN the second upload's event is handled / THEN it gets its own archive name, and raw/ is empty
     app.lambda_handler(s3_event(CUSTOMERS_KEY, "2025-01-01T07:00:00.000Z", "0067752A3B015C8E1F", version_id=v2),
                        context)
-    archived = lake.listing("archive/")
+    archived = [k for k in lake.listing("archive/") if "/_lines/" not in k]
     assert len(archived) == 2 and [lake.get(k) for k in archived] == [first, second]
     assert lake.listing("raw/") == []
 
@@ -392,7 +442,7 @@ def test_versioned_event_redelivered_after_its_version_was_moved_is_a_no_op(
 
     # WHEN the same event comes again / THEN the missing version means: already done
     assert app.lambda_handler(event, context)["records"][0]["outcome"] == "already_processed"
-    assert lake.listing() == [ARCHIVED_CUSTOMERS]
+    assert lake.listing() == sorted([ARCHIVED_CUSTOMERS, CUSTOMERS_INDEX])
 
 
 def test_a_folder_marker_is_skipped_with_a_log_line_not_rejected(
@@ -422,7 +472,8 @@ def test_one_failing_record_does_not_stop_the_others(
     # WHEN it is handled / THEN the error surfaces for the retry, and the second record was settled
     with pytest.raises(app.RecordsFailed, match=CUSTOMERS_KEY):
         app.lambda_handler(event, context)
-    assert lake.listing() == sorted([CUSTOMERS_KEY, f"archive/plans/ingest_date={DAY}/plans_20250101.csv"])
+    archived_plans = f"archive/plans/ingest_date={DAY}/plans_20250101.csv"
+    assert lake.listing() == sorted([CUSTOMERS_KEY, archived_plans, zones.line_index_key(archived_plans)])
 
 
 def test_no_record_value_reaches_logs_alerts_or_reason_files(

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 import orjson
 import pytest
 
+from telco360 import zones
+from telco360.gate.lines import LineIndex, line_index
 from telco360.local.gate import GateSummary, run_gate
 from telco360.storage import folder
 
@@ -67,13 +70,15 @@ def test_second_arrival_with_the_same_name_on_the_same_day_gets_its_own_name(tmp
     # WHEN the gate runs again
     summary = run_gate(tmp_path, D)
 
-    # THEN both versions are kept; the later one has a suffixed name that sorts after the original
+    # THEN both versions are kept; the later one has a suffixed name that sorts after the original,
+    # and each has its own line index
     folder = tmp_path / f"archive/customers/ingest_date={D}"
-    names = sorted(p.name for p in folder.iterdir())
+    names = sorted(p.name for p in folder.iterdir() if p.is_file())
     assert len(names) == 2 and names[0] == "customers.ndjson"
     assert names[1].startswith("customers__") and names[1].endswith(".ndjson")
     assert (folder / names[1]).read_bytes() == second
     assert summary.outcomes[0].destination_key == f"archive/customers/ingest_date={D}/{names[1]}"
+    assert sorted(p.name for p in (folder / zones.LINE_INDEX_FOLDER).iterdir()) == [n + ".json" for n in names]
 
 
 def test_a_short_copy_keeps_the_original_in_raw_and_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -114,3 +119,46 @@ def test_the_summary_reads_back_from_its_json(tmp_path: Path) -> None:
     again = GateSummary.from_dict(document)
     assert again == summary and again.to_dict() == document
     assert document["rejected_by_reason"] == {"csv_field_count": 1}
+
+
+def _index_at(lake: Path, archived_key: str) -> LineIndex | None:
+    path = lake / zones.line_index_key(archived_key)
+    return LineIndex.from_json(path.read_bytes()) if path.exists() else None
+
+
+def test_an_archived_uncompressed_file_gets_its_line_index_beside_it(tmp_path: Path) -> None:
+    # GIVEN a plans CSV with CRLF record ends and a quoted line break, and a customers NDJSON file
+    plans = b'plan_id,plan_name,monthly_price\r\nP1,"Basic\r\nplan",10\r\nP2,Max,20\r\n'
+    _put(tmp_path, "raw/plans/plans.csv", plans)
+    _put(tmp_path, "raw/customers/customers.ndjson", CUSTOMERS)
+
+    # WHEN the gate runs
+    run_gate(tmp_path, D)
+
+    # THEN each archived file has archive/<dataset>/ingest_date=D/_lines/<name>.json, the index of its
+    # bytes (the CSV's record that spans lines noted), and nothing else is in the partitions
+    plans_key = f"archive/plans/ingest_date={D}/plans.csv"
+    customers_key = f"archive/customers/ingest_date={D}/customers.ndjson"
+    assert zones.line_index_key(plans_key) == f"archive/plans/ingest_date={D}/_lines/plans.csv.json"
+    assert _index_at(tmp_path, plans_key) == line_index(plans, multiline_records=True)
+    assert _index_at(tmp_path, customers_key) == line_index(CUSTOMERS, multiline_records=False)
+    archived = sorted(p.relative_to(tmp_path).as_posix() for p in (tmp_path / "archive").rglob("*") if p.is_file())
+    assert archived == sorted([plans_key, zones.line_index_key(plans_key),
+                               customers_key, zones.line_index_key(customers_key)])
+
+
+def test_a_gzipped_or_rejected_file_gets_no_line_index(tmp_path: Path) -> None:
+    # GIVEN a valid gzipped file (Job A reads it whole) and an invalid one
+    _put(tmp_path, "raw/customers/customers.ndjson.gz", gzip.compress(CUSTOMERS, mtime=0))
+    _put(tmp_path, "raw/plans/plans.csv", b"plan_id,plan_name\nP1\n")
+
+    # WHEN the gate runs
+    summary = run_gate(tmp_path, D)
+
+    # THEN the gzipped file is archived alone, the rejected one has only its reason file: no _lines/
+    assert [o.verdict.valid for o in summary.outcomes] == [True, False]
+    files = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
+    assert files == [f"archive/customers/ingest_date={D}/customers.ndjson.gz",
+                     f"rejected/plans/ingest_date={D}/plans.csv",
+                     f"rejected/plans/ingest_date={D}/plans.csv.reason.json"]
+    assert not any(p.name == zones.LINE_INDEX_FOLDER for p in tmp_path.rglob("*"))

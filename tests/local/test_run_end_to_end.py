@@ -89,7 +89,12 @@ def check_reports(lake: Path) -> None:
 def check_every_raw_file_is_archived_or_rejected(lake: Path, raw_by_day: dict[str, set[str]]) -> None:
     assert _files(lake / zones.RAW) == set()
     for day, names in raw_by_day.items():
-        archived = {Path(k).name for k in _files(lake / zones.ARCHIVE) if f"ingest_date={day}/" in k}
+        archived_keys = {k for k in _files(lake / zones.ARCHIVE) if f"ingest_date={day}/" in k}
+        indexes = {k for k in archived_keys if f"/{zones.LINE_INDEX_FOLDER}/" in k}
+        archived = {Path(k).name for k in archived_keys - indexes}
+        # every archived uncompressed file, and only such a file, has its line index beside it
+        assert indexes == {zones.line_index_key(k) for k in archived_keys - indexes
+                           if not file_kind(Path(k).name).gzipped}, day
         rejected = {Path(k).name for k in _files(lake / zones.REJECTED)
                     if f"ingest_date={day}/" in k and not k.endswith(zones.REASON_SUFFIX)}
         reasons = {Path(k).name.removesuffix(zones.REASON_SUFFIX) for k in _files(lake / zones.REJECTED)
@@ -106,7 +111,8 @@ def check_every_archived_record_is_clean_or_quarantined(lake: Path, spark: Any) 
     for day in (D1, D2):
         for dataset in DATASETS:
             archived = lake / zones.partition(zones.ARCHIVE, dataset, day)
-            expected = Counter({p.name: _records(p) for p in archived.iterdir()} if archived.exists() else {})
+            expected = Counter({p.name: _records(p) for p in archived.iterdir() if p.is_file()}
+                               if archived.exists() else {})
             clean = _rows_by_file(spark, zones.clean_path(str(lake), dataset, day))
             quarantine = _rows_by_file(spark, zones.quarantine_path(str(lake), dataset, day))
             assert clean + quarantine == expected, f"{dataset} {day}"

@@ -89,16 +89,19 @@ def test_backfill_is_one_execution_processing_the_dates_in_order(
 
 def test_replay_starts_job_a_for_the_date_when_files_are_archived(
         stack: Deployed, capsys: pytest.CaptureFixture[str]) -> None:
-    # GIVEN one archived plans file for D
+    # GIVEN one archived plans file for D, with the gate's line index beside it
     s3 = boto3.client("s3", region_name=REGION)
     s3.put_object(Bucket=stack.bucket, Key=f"archive/plans/ingest_date={D}/plans.csv", Body=b"plan_id\nP1\n")
+    s3.put_object(Bucket=stack.bucket, Key=f"archive/plans/ingest_date={D}/_lines/plans.csv.json", Body=b"{}")
 
     # WHEN it is replayed
     code, out, _ = run(capsys, "replay", "--date", D, "--dataset", "plans", "--wait")
 
-    # THEN the file is listed and a run from Job A is started for D
+    # THEN the file (not its index: Job A does not read it as data) is listed and a run from Job A is
+    # started for D
     assert code == 0
     assert f"archive/plans/ingest_date={D}/plans.csv" in out
+    assert "1 archived plans file(s)" in out and "_lines" not in out
     assert _inputs(stack) == [{"run_date": D, "from_step": "clean"}]
 
 

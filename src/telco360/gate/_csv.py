@@ -159,7 +159,8 @@ def last_record_end(buf: bytes, stop: int) -> int:
 
 class CsvBody:
     """The data records after the header: field counts and quoting, record by record, with the
-    physical line each starts on."""
+    physical line each starts on, and whether any record spans more than one line (a quoted value
+    holds a line break: Job A then stitches the file's lines into records)."""
 
     def __init__(self, columns: int, first_line: int) -> None:
         self.columns = columns
@@ -167,6 +168,7 @@ class CsvBody:
         self._crlf_shape = b"," * (columns - 1) + b"\r\n"
         self.line = first_line  # physical line where the next record starts
         self.rows = 0
+        self.spans_lines = False  # some record accepted so far holds a line break in a quoted value
         self._carry = b""
         self._blank_line: int | None = None  # first of a run of blank lines not yet followed by a record
 
@@ -239,11 +241,12 @@ class CsvBody:
             return 0  # the exact parser finds the record, so rows stops right before it
         self.rows += records
         if not quotes:
-            self.line += records
-        elif lone_crs:
-            self.line += region.count(b"\r")  # no LF: every CR is a line break
-        else:
-            self.line += region.count(b"\n")  # every CR is in a CRLF: LFs are the line breaks
+            self.line += records  # no quoted value, so no line break inside one
+            return end
+        # Every record of the region ends with a line break: a record that spans lines adds more.
+        breaks = region.count(b"\r") if lone_crs else region.count(b"\n")  # no LF / every CR is in a CRLF
+        self.line += breaks
+        self.spans_lines |= breaks != records
         return end
 
     def _exact(self, buf: bytes, pos: int, final: bool) -> int:
@@ -267,6 +270,9 @@ class CsvBody:
                     self._blank_line = self.line
             else:
                 self._record(len(fields))
+                # Its own record end (absent at the end of the file) is one of its breaks; any other
+                # is inside a quoted value.
+                self.spans_lines |= breaks > int(buf[end - 1] in (LF, CR))
             self.line += breaks
             pos = end
         return pos - start

@@ -4,6 +4,9 @@
 Pure and streaming: no AWS, no file system, memory bounded by the chunk size (plus one record of at
 most 16 MiB), whatever the file size. Messages name the problem and its line, never a record value:
 raw files hold customer PII.
+
+The same pass can also index where the file's lines start (``validate_and_index``, telco360.gate.lines),
+which the Lambda and the local gate store beside the archived file for Job A.
 """
 
 from __future__ import annotations
@@ -23,9 +26,10 @@ from telco360.formats import EXTENSIONS, Format, file_kind
 from telco360.gate._csv import CsvBody, QuoteError, last_record_end, line_breaks, scan_record
 from telco360.gate._ndjson import NdjsonBody, parse_line
 from telco360.gate._stream import CHUNK_SIZE, ByteCounter, Readable, Rejection, content_chunks
+from telco360.gate.lines import INDEX_STEP, LineIndex, LineIndexer
 from telco360.gate.verdict import Reason, Verdict
 
-__all__ = ["CHUNK_SIZE", "validate_stream"]
+__all__ = ["CHUNK_SIZE", "INDEX_STEP", "Indexed", "validate_and_index", "validate_stream"]
 
 BOM = b"\xef\xbb\xbf"
 _HEAD_LIMIT = 16 << 20
@@ -39,17 +43,42 @@ class _Progress:
     rows: int = 0
 
 
+@dataclass(frozen=True)
+class Indexed:
+    """A verdict, and the index of the file's lines when it is valid and not compressed (a gzipped
+    file is read by Job A as a single split from offset 0: it needs none)."""
+
+    verdict: Verdict
+    lines: LineIndex | None
+
+
 def validate_stream(
     stream: Readable | Iterable[bytes], key: str, dataset: str | None = None, *, chunk_size: int = CHUNK_SIZE
 ) -> Verdict:
     """Validate one file: ``stream`` has ``read(n) -> bytes`` (an open file, a botocore StreamingBody)
     or is an iterable of bytes chunks; ``key`` is its S3 key or path (the name gives the format, the
     folders or name may give the dataset); ``dataset`` overrides detection."""
+    return _validate(stream, key, dataset, chunk_size, None).verdict
+
+
+def validate_and_index(
+    stream: Readable | Iterable[bytes], key: str, dataset: str | None = None, *, chunk_size: int = CHUNK_SIZE,
+    index_step: int = INDEX_STEP,
+) -> Indexed:
+    """``validate_stream``, and in the same pass the index of a valid uncompressed file's lines, with
+    the line count every ``index_step`` bytes (what the gate stores beside the archived file)."""
+    return _validate(stream, key, dataset, chunk_size, LineIndexer(index_step))
+
+
+def _validate(stream: Readable | Iterable[bytes], key: str, dataset: str | None, chunk_size: int,
+              indexer: LineIndexer | None) -> Indexed:
     if dataset is not None:
         get_contract(dataset)  # an unknown name is the caller's bug, not the file's
     kind = file_kind(key.replace("\\", "/").rsplit("/", 1)[-1])
     progress = _Progress(dataset or detect_dataset_from_key(key))
     counter = ByteCounter(stream, chunk_size)
+    if kind.gzipped:
+        indexer = None
     try:
         if kind.format is None:
             known = ", ".join(EXTENSIONS)
@@ -58,13 +87,25 @@ def validate_stream(
                 f"the extension {kind.extension or '(none)'!r} is not supported (expected {known}, optionally .gz)",
             )
         content = content_chunks(counter, kind.gzipped, chunk_size)
+        if indexer is not None:
+            content = _indexed(content, indexer)
         if kind.format == "csv":
-            _validate_csv(content, progress)
+            multiline_records = _validate_csv(content, progress)
         else:
             _validate_ndjson(content, progress)
+            multiline_records = False
     except Rejection as rejection:
-        return _verdict(progress, kind.format, kind.gzipped, counter, rejection)
-    return _verdict(progress, kind.format, kind.gzipped, counter, None)
+        return Indexed(_verdict(progress, kind.format, kind.gzipped, counter, rejection), None)
+    lines = indexer.finish(multiline_records) if indexer is not None else None
+    return Indexed(_verdict(progress, kind.format, kind.gzipped, counter, None), lines)
+
+
+def _indexed(content: Iterator[bytes], indexer: LineIndexer) -> Iterator[bytes]:
+    """The file's bytes as they are read, each chunk fed to ``indexer`` first (BOM included: the
+    index counts the file's own offsets)."""
+    for chunk in content:
+        indexer.feed(chunk)
+        yield chunk
 
 
 def _verdict(progress: _Progress, fmt: Format | None, compressed: bool, counter: ByteCounter,
@@ -161,7 +202,8 @@ def _detected(names: list[str], where: str) -> str:
 
 
 # --- CSV -------------------------------------------------------------------------------------------
-def _validate_csv(content: Iterator[bytes], progress: _Progress) -> None:
+def _validate_csv(content: Iterator[bytes], progress: _Progress) -> bool:
+    """Raises Rejection; returns whether a data record spans lines (a quoted value holds a line break)."""
     head = _read_head(content)
     if not head.line:
         raise _empty("CSV")
@@ -180,6 +222,7 @@ def _validate_csv(content: Iterator[bytes], progress: _Progress) -> None:
         progress.rows = body.rows
     if not body.rows:
         raise Rejection(Reason.EMPTY_FILE, "the file has a header but no data rows")
+    return body.spans_lines
 
 
 def _utf8_error(line: int) -> Rejection:

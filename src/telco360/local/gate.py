@@ -98,15 +98,20 @@ def _arrival_token() -> str:
 
 
 def gate_file(lake: Path, path: Path, ingest_date: str) -> FileOutcome:
-    from telco360.gate import validate_stream
+    from telco360.gate import validate_and_index
 
     source_key = key_of(lake, path)
     with path.open("rb") as stream:
-        verdict = validate_stream(stream, source_key)
+        indexed = validate_and_index(stream, source_key)
+    verdict = indexed.verdict
     target_key = folder.free_key(lake, destination_key(verdict, zones.file_name_of(source_key), ingest_date),
                                  _arrival_token)
     size = path.stat().st_size
     folder.move_file(path, lake / target_key)
+    if indexed.lines is not None:  # a valid uncompressed file: Job A numbers its lines from the index
+        index_path = lake / zones.line_index_key(target_key)
+        index_path.parent.mkdir(exist_ok=True)
+        index_path.write_bytes(indexed.lines.to_json())
     if not verdict.valid:
         reason = reason_document(verdict, source_key, target_key, ingest_date)
         (lake / zones.reason_key(target_key)).write_bytes(orjson.dumps(reason, option=orjson.OPT_INDENT_2))

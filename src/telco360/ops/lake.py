@@ -26,11 +26,14 @@ class S3Object:
 
 
 def archived_files(s3: Any, bucket: str, dataset: str, run_date: str) -> list[S3Object]:
-    """The files archived for ``dataset`` on ``run_date`` (what Job A reads for that date)."""
+    """The files archived for ``dataset`` on ``run_date`` (what Job A reads for that date): the objects
+    directly in the partition, without those whose name starts with ``_`` or ``.`` (the line indexes in
+    ``_lines/``), as Job A lists them."""
     prefix = zones.partition(zones.ARCHIVE, dataset, runs.parse_run_date(run_date).isoformat()) + "/"
     found: list[S3Object] = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        found.extend(S3Object(o["Key"], int(o["Size"])) for o in page.get("Contents", []))
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
+        found.extend(S3Object(o["Key"], int(o["Size"])) for o in page.get("Contents", [])
+                     if not zones.file_name_of(o["Key"]).startswith(("_", ".")))
     return found
 
 

@@ -15,6 +15,7 @@ class LakeFile:
     path: str  # fully qualified URI as Hadoop prints it
     name: str
     size: int
+    modified: int = 0  # last modification, epoch milliseconds (on S3, whole seconds)
 
 
 class LakeFS:
@@ -40,7 +41,8 @@ class LakeFS:
         for status in fs.listStatus(path):
             name = status.getPath().getName()
             if status.isFile() and not name.startswith(("_", ".")):
-                files.append(LakeFile(status.getPath().toString(), name, int(status.getLen())))
+                files.append(LakeFile(status.getPath().toString(), name, int(status.getLen()),
+                                      int(status.getModificationTime())))
         return sorted(files, key=lambda f: f.name)
 
     def list_dirs(self, uri: str) -> list[str]:
@@ -60,7 +62,8 @@ class LakeFS:
         files, it = [], fs.listFiles(path, True)
         while it.hasNext():
             status = it.next()
-            files.append(LakeFile(status.getPath().toString(), status.getPath().getName(), int(status.getLen())))
+            files.append(LakeFile(status.getPath().toString(), status.getPath().getName(), int(status.getLen()),
+                                  int(status.getModificationTime())))
         return sorted(files, key=lambda f: f.path)
 
     def delete(self, uri: str) -> bool:

