@@ -81,7 +81,8 @@ def test_lines_up_to_refuses_an_offset_no_split_starts_at() -> None:
 
 
 def test_an_empty_file_has_no_lines_and_no_points() -> None:
-    assert line_index(b"", step=4) == LineIndex(size=0, step=4, lines_before=(), lines=0, multiline_records=False)
+    assert line_index(b"", step=4) == LineIndex(size=0, step=4, lines_before=(), lines=0, multiline_records=False,
+                                                backslash=False, tab_vt_ff=False)
 
 
 def test_a_step_must_be_positive() -> None:
@@ -124,3 +125,21 @@ def _doc(**changes: object) -> bytes:
 def test_what_is_not_an_index_of_this_version_reads_as_none(data: bytes) -> None:
     # GIVEN a document that is not a version-1 index with one point per step / THEN it is no index
     assert LineIndex.from_json(data) is None
+
+
+@pytest.mark.parametrize(("data", "backslash", "tab_vt_ff"), [
+    (b'{"a": "x"}\n', False, False),
+    (b'{"a": "\\u00e9"}\n', True, False),
+    (b"a,b\r\n1,\t2\r\n", False, True),
+    (b"a\x0b\n", False, True),
+    (b"a\x0c\n", False, True),
+])
+def test_the_index_says_whether_the_file_holds_a_backslash_or_other_white_space(data, backslash, tab_vt_ff):
+    # GIVEN a file fed a byte at a time (the byte may sit on any chunk seam)
+    indexer = LineIndexer(4)
+    for i in range(len(data)):
+        indexer.feed(data[i:i + 1])
+    # WHEN indexed  THEN the index says whether a backslash, and a tab, VT or FF, is anywhere in it
+    index = indexer.finish()
+    assert (index.backslash, index.tab_vt_ff) == (backslash, tab_vt_ff)
+    assert LineIndex.from_json(index.to_json()) == index

@@ -193,6 +193,15 @@ def test_job_a_writes_the_same_rows_from_the_indexes_as_by_counting(spark, tmp_p
     archive(indexed, "activity", "a.ndjson", ACTIVITY)
     archive(indexed, "activity", "b.ndjson", activity(20) + b'{"event_id": "E1", "x": 1}\n')
     archive(indexed, "activity", "c.ndjson.gz", gzip.compress(activity(5)))
+    # and files that are not plain: a backslash in NDJSON (a string that starts with "{" too), a tab in CSV
+    archive(indexed, "activity", "d.ndjson", activity(3) + (
+        b'{"event_id": "E9", "customer_id": "C\\u00e9", "event_type": "login", "event_timestamp": '
+        b'"2025-01-05T01:00:00Z", "payload": "{not an object}"}\n'
+        b'{"event_id": "E10", "customer_id": "C10", "event_type": "login", "event_timestamp": '
+        b'"2025-01-05T01:00:00Z", "payload": {"a": 1}}\n'
+        b'{"event_id": "E11", "customer_id": "C11", "event_type": "login", "event_timestamp": '
+        b'"2025-01-05T01:00:00Z", "payload": "{\\"k\\": 1}"}\n'))
+    archive(indexed, "customers", "more.csv", b"customer_id,first_name,status\nT1,\tTab ,active\nT2, Space ,active\n")
     assert indexes_of(spark, indexed, "customers") and indexes_of(spark, indexed, "activity")
     # and the same day without them
     counted = tmp_path / "counted"
@@ -205,5 +214,11 @@ def test_job_a_writes_the_same_rows_from_the_indexes_as_by_counting(spark, tmp_p
     # THEN the clean and quarantine rows are the same, lines included
     assert from_indexes == by_counting
     assert any(r["_line"] > 40 for r in from_indexes["clean/activity"])
-    assert [r["customer_id"] for r in from_indexes["clean/customers"]][-1] == "C99"
-    assert len(from_indexes["quarantine/customers"]) == 20 and len(from_indexes["quarantine/activity"]) == 1
+    first_file = [r["customer_id"] for r in from_indexes["clean/customers"] if r["_source_file"] == "customers.csv"]
+    assert first_file[-1] == "C99"
+    assert len(from_indexes["quarantine/customers"]) == 20
+    assert [r["event_id"] for r in from_indexes["quarantine/activity"]] == ["E1", "E9"]
+    names = {r["customer_id"]: r["first_name"] for r in from_indexes["clean/customers"]}
+    assert (names["T1"], names["T2"]) == ("Tab", "Space")
+    payloads = {r["event_id"]: r["payload"] for r in from_indexes["clean/activity"]}
+    assert (payloads["E10"], payloads["E11"]) == ('{"a":1}', '{"k":1}')

@@ -33,6 +33,11 @@ class LineIndex:
     lines_before: tuple[int, ...]  # [k - 1]: the lines that start at an offset <= k * step < size
     lines: int  # the file's physical lines
     multiline_records: bool  # a CSV record whose quoted value holds a line break (it spans lines)
+    # Whether the file holds a backslash, and a tab, VT or FF (True where unknown): in a file with none,
+    # Job A knows without looking at each line that no value holds white space but the space and that
+    # an NDJSON object value is compact JSON already (read_raw's ``_spaces_only``, ``_compact_json``).
+    backslash: bool = True
+    tab_vt_ff: bool = True
 
     def lines_up_to(self, offset: int) -> int:
         """The lines of the splits before a split that starts at ``offset`` (a multiple of ``step``)."""
@@ -45,7 +50,8 @@ class LineIndex:
 
     def to_json(self) -> bytes:
         return orjson.dumps({"version": INDEX_VERSION, "size": self.size, "step": self.step, "lines": self.lines,
-                             "multiline_records": self.multiline_records, "lines_before": self.lines_before})
+                             "multiline_records": self.multiline_records, "backslash": self.backslash,
+                             "tab_vt_ff": self.tab_vt_ff, "lines_before": self.lines_before})
 
     @classmethod
     def from_json(cls, data: bytes | str) -> LineIndex | None:
@@ -57,7 +63,8 @@ class LineIndex:
                 return None
             index = cls(size=int(doc["size"]), step=int(doc["step"]),
                         lines_before=tuple(int(n) for n in doc["lines_before"]), lines=int(doc["lines"]),
-                        multiline_records=bool(doc["multiline_records"]))
+                        multiline_records=bool(doc["multiline_records"]), backslash=bool(doc["backslash"]),
+                        tab_vt_ff=bool(doc["tab_vt_ff"]))
         except (orjson.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError):
             return None
         points = -(-index.size // index.step) - 1 if index.size and index.step > 0 else 0
@@ -82,6 +89,7 @@ class LineIndexer:
         self._lone = 0  # lone CRs in the bytes fed so far, a CR as the last byte fed not yet counted
         self._last = b""  # the last byte fed
         self._points: list[int] = []
+        self._backslash = self._tab_vt_ff = False
 
     def feed(self, chunk: bytes) -> None:
         if not chunk:
@@ -98,6 +106,9 @@ class LineIndexer:
             breaks = self._lf + self._lone + seam + chunk.count(b"\n", 0, k) + _lone_crs(chunk[:k + 1])
             self._points.append(1 + breaks)
             s += self.step
+        # memchr each (tens of GB/s), and only until one is found.
+        self._backslash = self._backslash or b"\\" in chunk
+        self._tab_vt_ff = self._tab_vt_ff or b"\t" in chunk or b"\x0b" in chunk or b"\x0c" in chunk
         self._lf += chunk.count(b"\n")
         self._lone += seam + _lone_crs(chunk)
         self._pos += len(chunk)
@@ -108,7 +119,7 @@ class LineIndexer:
         # A line break at the very end ends the last line; it starts none.
         lines = 0 if not self._pos else 1 + breaks - int(self._last in (b"\n", b"\r"))
         return LineIndex(size=self._pos, step=self.step, lines_before=tuple(self._points), lines=lines,
-                         multiline_records=multiline_records)
+                         multiline_records=multiline_records, backslash=self._backslash, tab_vt_ff=self._tab_vt_ff)
 
 
 def _lone_crs(data: bytes) -> int:

@@ -67,6 +67,9 @@ FIELDS, UNKNOWN, NOT_TEXT, COMPACT_JSON = "_fields", "_unknown", "_not_text", "_
 SPACES_ONLY, DEFERRED = "_spaces_only", "_deferred"
 _TEXT, _BLOCK, _ROW_ID = "_text", "_block", "_id"
 _FIRST_ID, _BEFORE, _ODD, _RAW, _BY_NAME = "_first_id", "_before", "_odd", "_raw", "_by_name"
+# A line of a file the gate indexed and found free of what makes the per-line tests necessary: for
+# NDJSON a backslash, for CSV a tab, VT or FF (``LineIndex.backslash`` / ``tab_vt_ff``).
+_PLAIN = "_plain"
 # A CSV header is one record at the top of the file: read from its first 64 KB (a py4j transfer of a
 # megabyte took 0.1 s), from its first megabyte when the header is longer (more than any real one).
 _HEADER_BYTES = (64 * 1024, 1024 * 1024)
@@ -152,8 +155,20 @@ def reading_session(spark: SparkSession, indexes: LineIndexes) -> SparkSession:
 # --- physical lines, numbered ----------------------------------------------------------------------
 @dataclass(frozen=True)
 class NumberedLines:
-    frame: DataFrame  # (_source_file, _line, _text): every physical line, BOM removed from line 1
+    frame: DataFrame  # (_source_file, _line, _text, _plain): every physical line, BOM removed from line 1
     multiline_files: frozenset[str]  # CSV files with a line break inside a quoted value
+
+
+@dataclass(frozen=True)
+class _Split:
+    """What the lines of one split need from the driver: the split (file, first byte), the row id of
+    its first line (0 where each split has a partition of its own), the lines before it, and whether
+    its file is plain (``_PLAIN``)."""
+    file: str
+    block: int
+    first_id: int
+    before: int
+    plain: bool = False
 
 
 def _scan(spark: SparkSession, files: Sequence[LakeFile]) -> DataFrame:
@@ -183,7 +198,7 @@ def numbered_lines(spark: SparkSession, files: Sequence[LakeFile], *, csv_quotes
     before: dict[str, int] = defaultdict(int)
     offsets = []
     for split in sorted(splits, key=lambda s: (s[SOURCE_FILE], s[_BLOCK])):
-        offsets.append((split[SOURCE_FILE], split[_BLOCK], split[_FIRST_ID], before[split[SOURCE_FILE]]))
+        offsets.append(_Split(split[SOURCE_FILE], split[_BLOCK], split[_FIRST_ID], before[split[SOURCE_FILE]]))
         before[split[SOURCE_FILE]] += split["n"]
     line = F.col(_BEFORE) + F.col(_ROW_ID) - F.col(_FIRST_ID) + 1
     multiline = frozenset(s[SOURCE_FILE] for s in splits if s[_ODD])
@@ -195,16 +210,20 @@ def _indexed_lines(spark: SparkSession, scan: DataFrame, files: Sequence[LakeFil
     # Every split Spark makes: from each multiple of split_bytes of an uncompressed file, from 0 of a
     # gzipped one. A split is alone in its partition, so a row's number in the partition is its number
     # in the split (first id 0).
-    offsets = [(f.name, start, 0, index.lines_up_to(start)) for f in files
-               if (index := indexes.by_file.get(f.name)) for start in range(0, f.size, indexes.split_bytes)]
-    offsets += [(f.name, 0, 0, 0) for f in files if f.name not in indexes.by_file]
+    offsets = [_Split(f.name, start, 0, index.lines_up_to(start), _plain(index, csv_quotes))
+               for f in files if (index := indexes.by_file.get(f.name))
+               for start in range(0, f.size, indexes.split_bytes)]
+    offsets += [_Split(f.name, 0, 0, 0) for f in files if f.name not in indexes.by_file]
     line = F.col(_BEFORE) + F.col(_ROW_ID).bitwiseAND(F.lit(_ROW_IN_PARTITION)) + 1
     multiline = frozenset(name for name, index in indexes.by_file.items() if csv_quotes and index.multiline_records)
     return NumberedLines(_numbered(spark, scan, offsets, line), multiline)
 
 
-def _numbered(spark: SparkSession, scan: DataFrame, offsets: Sequence[tuple[str, int, int, int]],
-              line: SparkColumn) -> DataFrame:
+def _plain(index: LineIndex, csv: bool) -> bool:
+    return not (index.tab_vt_ff if csv else index.backslash)
+
+
+def _numbered(spark: SparkSession, scan: DataFrame, offsets: Sequence[_Split], line: SparkColumn) -> DataFrame:
     # A split missing from ``offsets`` would lose its lines: it fails the job instead.
     missing = F.raise_error(F.concat(F.lit("no line count for a split of "), F.col(SOURCE_FILE)))
     line = F.coalesce(line, missing.cast("bigint"))
@@ -212,23 +231,26 @@ def _numbered(spark: SparkSession, scan: DataFrame, offsets: Sequence[tuple[str,
         SOURCE_FILE,
         line.alias(LINE),
         F.when(line == 1, F.regexp_replace(_TEXT, f"^{_BOM}", "")).otherwise(F.col(_TEXT)).alias(_TEXT),
+        _PLAIN,
     )
 
 
-def _offsets(spark: SparkSession, offsets: Sequence[tuple[str, int, int, int]]) -> DataFrame:
-    """``(_source_file, _block, _first_id, _before)`` per split as a local relation (a VALUES list,
-    the values passed as parameters): its broadcast is read on the driver, where a frame made from a
-    Python list is an RDD that took a Spark job of its own (0.28 against 0.13 s, measured)."""
-    schema = f"{SOURCE_FILE} string, {_BLOCK} bigint, {_FIRST_ID} bigint, {_BEFORE} bigint"
+def _offsets(spark: SparkSession, offsets: Sequence[_Split]) -> DataFrame:
+    """``(_source_file, _block, _first_id, _before, _plain)`` per split as a local relation (a VALUES
+    list, the values passed as parameters): its broadcast is read on the driver, where a frame made
+    from a Python list is an RDD that took a Spark job of its own (0.28 against 0.13 s, measured)."""
+    schema = f"{SOURCE_FILE} string, {_BLOCK} bigint, {_FIRST_ID} bigint, {_BEFORE} bigint, {_PLAIN} boolean"
     if not offsets:
         return spark.createDataFrame([], schema)
-    rows = ", ".join(f"(:f{i}, :b{i}, :i{i}, :n{i})" for i in range(len(offsets)))
+    rows = ", ".join(f"(:f{i}, :b{i}, :i{i}, :n{i}, :p{i})" for i in range(len(offsets)))
     args: dict[str, object] = {}
-    for i, (file, block, first_id, before) in enumerate(offsets):
-        args.update({f"f{i}": file, f"b{i}": block, f"i{i}": first_id, f"n{i}": before})
-    values = spark.sql(f"SELECT * FROM VALUES {rows} AS t(f, b, i, n)", args=args)
+    for i, split in enumerate(offsets):
+        args.update({f"f{i}": split.file, f"b{i}": split.block, f"i{i}": split.first_id, f"n{i}": split.before,
+                     f"p{i}": split.plain})
+    values = spark.sql(f"SELECT * FROM VALUES {rows} AS t(f, b, i, n, p)", args=args)
     return values.select(F.col("f").cast("string").alias(SOURCE_FILE), F.col("b").cast("bigint").alias(_BLOCK),
-                         F.col("i").cast("bigint").alias(_FIRST_ID), F.col("n").cast("bigint").alias(_BEFORE))
+                         F.col("i").cast("bigint").alias(_FIRST_ID), F.col("n").cast("bigint").alias(_BEFORE),
+                         F.col("p").cast("boolean").alias(_PLAIN))
 
 
 @dataclass(frozen=True)
@@ -288,7 +310,14 @@ def _not_text(contract: Contract, text: SparkColumn, fields: SparkColumn, raw: S
     return F.when(any_suspect, F.filter(suspects, lambda name: ~quoted(name)))
 
 
-def _objects_as_printed(text: SparkColumn) -> SparkColumn:
+def _no_backslash() -> SparkColumn:
+    # A JSON string holds a tab, line break, VT or FF only as an escape (the parser refuses them
+    # raw): a line without a backslash has no white space but the space in any value. A plain file
+    # (the gate found no backslash in it) needs no search.
+    return F.col(_PLAIN) | ~F.col(_TEXT).contains("\\")
+
+
+def _compact_json() -> SparkColumn:
     """True when a ``json`` column's value that starts with ``{`` can only be an object the parser
     printed, which is compact JSON already (what get_json_object would print again), so the cast skips
     re-parsing and re-printing it (measured: about 3 % of activity's check time on the bench day, whose
@@ -297,19 +326,15 @@ def _objects_as_printed(text: SparkColumn) -> SparkColumn:
     Such a value could otherwise only be a string whose text starts with ``{``, written in the line as
     ``"{``, ``'{`` (Spark's JSON parser accepts single quotes) or with a ``\\u`` escape: a line with
     none of them has none. Byte searches decide it (``contains``, not ``instr``: Spark's ``indexOf``
-    steps character by character); any backslash stands for the escape, because the line's
-    ``_spaces_only`` searches for one already and Spark computes the same expression once per row."""
-    return ~(text.contains('"{') | text.contains("'{") | text.contains("\\"))
-
-
-def _compact_json() -> SparkColumn:
-    return _objects_as_printed(F.col(_TEXT)).alias(COMPACT_JSON)
+    steps character by character); any backslash stands for the escape, and is the same expression as
+    ``_spaces_only``'s, which Spark computes once per row. In a plain file only ``"{`` is searched:
+    the gate accepted it as strict JSON (no single-quoted string) and it has no backslash."""
+    text = F.col(_TEXT)
+    return (~text.contains('"{') & _no_backslash() & (F.col(_PLAIN) | ~text.contains("'{"))).alias(COMPACT_JSON)
 
 
 def _spaces_only() -> SparkColumn:
-    # A JSON string holds a tab, line break, VT or FF only as an escape (the parser refuses them
-    # raw): a line without a backslash has no white space but the space in any value.
-    return (~F.col(_TEXT).contains("\\")).alias(SPACES_ONLY)
+    return _no_backslash().alias(SPACES_ONLY)
 
 
 def _first_pass_ndjson(lines: DataFrame, parse: SparkColumn, contract: Contract) -> DataFrame:
@@ -325,7 +350,7 @@ def _first_pass_ndjson(lines: DataFrame, parse: SparkColumn, contract: Contract)
     object. The suspects test is a step of its own that reads the fields as columns."""
     names = F.array(*(F.lit(name) for name in contract.column_names))
     by_name = F.from_json(_TEXT, _fields_type(contract))
-    parsed = lines.select(SOURCE_FILE, LINE, _TEXT, parse.alias(_RAW),
+    parsed = lines.select(SOURCE_FILE, LINE, _TEXT, _PLAIN, parse.alias(_RAW),
                           F.when(F.map_keys(parse) != names, by_name).alias(_BY_NAME))
     raw = F.col(_RAW)
     positional = F.struct(*(F.get(F.map_values(raw), i).alias(name) for i, name in enumerate(contract.column_names)))
@@ -359,7 +384,7 @@ def _ndjson_records(spark: SparkSession, files: Sequence[LakeFile], contract: Co
     parse = F.from_json(_TEXT, "map<string,string>")
     if first_pass:
         return _first_pass_ndjson(kept, parse, contract)
-    parsed = kept.select(SOURCE_FILE, LINE, _TEXT, parse.alias(_RAW))
+    parsed = kept.select(SOURCE_FILE, LINE, _TEXT, _PLAIN, parse.alias(_RAW))
     raw = F.col(_RAW)
     # Usually every key is already a contract name: then the parsed map is used as it is, with no
     # per-key function (Spark evaluates lambdas without code generation). Other spellings, aliases
@@ -428,7 +453,8 @@ def _multiline_records(spark: SparkSession, files: Sequence[LakeFile]) -> DataFr
         .groupBy(SOURCE_FILE, "_record")
         .agg((F.min("_pos") + 1).alias(LINE),
              F.array_join(F.transform(ordered, lambda p: p["_piece"]), "").alias(_TEXT))
-        .select(SOURCE_FILE, LINE, F.regexp_replace(_TEXT, r"(\r\n|\r|\n)$", "").alias(_TEXT))
+        .select(SOURCE_FILE, LINE, F.regexp_replace(_TEXT, r"(\r\n|\r|\n)$", "").alias(_TEXT),
+                F.lit(False).alias(_PLAIN))
     )
 
 
@@ -442,7 +468,8 @@ def _csv_group(lines: DataFrame, header: CsvHeader, contract: Contract) -> DataF
     parsed = F.from_csv(_TEXT, schema.simpleString(), {"quote": '"', "escape": '"', "mode": "PERMISSIVE"})
     rows = lines.where((F.col(LINE) > header.lines) & (F.col(_TEXT) != "")).select(
         SOURCE_FILE, LINE, parsed.alias("_row"),
-        (~reduce(operator.or_, (F.col(_TEXT).contains(c) for c in _CSV_OTHER_SPACE))).alias(SPACES_ONLY))
+        (F.col(_PLAIN) | ~reduce(operator.or_, (F.col(_TEXT).contains(c) for c in _CSV_OTHER_SPACE)))
+        .alias(SPACES_ONLY))
     return (
         rows.select(
             SOURCE_FILE,
