@@ -566,3 +566,21 @@ def test_real_extracts_clean_without_quarantine(spark, sample_dir: Path, tmp_pat
         assert [(f.name, f.dataType.simpleString()) for f in quarantined.schema] == [
             (f.name, f.dataType.simpleString()) for f in quarantine_schema(get_contract(dataset))]
         assert report["datasets"][dataset]["rows_quarantined"] == 0
+
+
+def test_each_datasets_thread_has_local_properties_of_its_own(spark, tmp_path, monkeypatch):
+    # GIVEN run_clean's datasets, each cleaned on a thread of its own (probed: which java.util.Properties
+    # holds the thread's Spark local properties, where Spark sets each query's SQL settings)
+    seen: dict[str, int] = {}
+    identity = spark.sparkContext._jvm.java.lang.System.identityHashCode
+
+    def probe(spark_, fs, root, dataset, day):
+        seen[dataset] = identity(spark_.sparkContext._jsc.sc().getLocalProperties())
+        return clean_module.DatasetCleanReport(dataset=dataset, contract_version="1", files_read=0, rows_read=0,
+                                               rows_clean=0, rows_quarantined=0)
+
+    monkeypatch.setattr(clean_module, "clean_dataset", probe)
+    # WHEN Job A runs
+    run_clean(spark, str(tmp_path), D)
+    # THEN no two threads share one (a query ending on one would remove another's settings)
+    assert set(seen) == set(DATASETS) and len(set(seen.values())) == len(DATASETS)

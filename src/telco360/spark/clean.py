@@ -26,7 +26,7 @@ import json
 import logging
 import math
 import operator
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import reduce
@@ -434,10 +434,15 @@ def run_clean(spark: SparkSession, lake_root: str, run_date: str, datasets: Sequ
     # The datasets are independent: their Spark jobs run side by side, so that one dataset's phases
     # that leave cores idle (a small file read by one task, a one-file write, the driver planning the
     # next step) are filled by another's tasks. Each thread's jobs carry the caller's Spark local
-    # properties (job group, pool); a failure of any dataset fails the run, after the others finished.
-    clean_one = inheritable_thread_target(lambda ds: clean_dataset(spark, fs, root, ds, day))
+    # properties (job group, pool), a copy of its own: the wrapper copies them when it wraps, and
+    # Spark sets a query's SQL settings there and restores them after it, so with one copy shared, a
+    # query ending on one thread removed a setting (the Parquet date rebase mode) from a job another
+    # thread was submitting (DEVELOPERS.md). A failure of any dataset fails the run, after the others.
+    def clean_one(dataset: str) -> Callable[[], DatasetCleanReport]:
+        return inheritable_thread_target(lambda: clean_dataset(spark, fs, root, dataset, day))
+
     with ThreadPoolExecutor(max_workers=max(1, len(datasets)), thread_name_prefix="clean") as pool:
-        running = {ds: pool.submit(clean_one, ds) for ds in datasets}
+        running = {ds: pool.submit(clean_one(ds)) for ds in datasets}
         report = CleanReport(run_date=day, datasets={ds: job.result() for ds, job in running.items()})
     text = json.dumps(report.to_dict(), indent=2, sort_keys=True)
     fs.write_text(zones.report_path(root, JOB, day), text)
